@@ -1,0 +1,29 @@
+# landcover_hpc: the two commands of the README (`make demo`, `make test`) do their own set-up.
+SHELL := /bin/bash
+VENV := .venv
+PY := $(VENV)/bin/python
+MPIRUN := mpirun --oversubscribe --allow-run-as-root --bind-to none -x PYTHONUNBUFFERED=1 -x TF_CPP_MIN_LOG_LEVEL=2
+DEMO_OUT ?= demo_output
+
+.PHONY: install demo test test-unit test-mpi lock clean
+
+install:  ## system packages when missing, .venv with pinned deps, horovod from source, the package
+	@bash scripts/install.sh
+
+demo: install  ## the main job on built-in synthetic data
+	@DEMO_OUT=$(DEMO_OUT) MPIRUN="$(MPIRUN)" bash scripts/demo.sh
+
+test: install  ## the whole test suite: plain pytest, then the MPI tests under mpirun with several ranks
+	@$(MAKE) --no-print-directory test-unit test-mpi
+
+test-unit:
+	$(PY) -m pytest tests -q
+
+test-mpi:
+	@bash scripts/test_mpi.sh "$(MPIRUN)" "$(PY)"
+
+lock:  ## regenerate requirements.lock from requirements.in
+	@bash scripts/lock.sh
+
+clean:
+	rm -rf $(DEMO_OUT) build *.egg-info .pytest_cache

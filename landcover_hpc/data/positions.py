@@ -1,0 +1,63 @@
+"""Valid patch positions: where a patch holds enough pixels of a class to be drawn for that class.
+
+Computed strip by strip from a label raster with box sums (integral images), so memory stays bounded by
+one strip whatever the tile size.
+"""
+
+from __future__ import annotations
+
+import math
+from typing import Callable
+
+import numpy as np
+
+__all__ = ["patch_class_counts", "valid_positions"]
+
+
+def patch_class_counts(labels: np.ndarray, cls: int, patch_size: int, stride: int) -> np.ndarray:
+    """Pixels of class ``cls`` in every ``patch_size`` patch whose top-left corner is on the stride grid.
+
+    Args:
+        labels: (h, w) class indices; patches must lie fully inside.
+    Returns:
+        (ceil((h - P + 1) / stride), ceil((w - P + 1) / stride)) int32 counts, at rows/cols 0, stride, ...
+    """
+    mask = (labels == cls).astype(np.int32)
+    integral = np.zeros((mask.shape[0] + 1, mask.shape[1] + 1), dtype=np.int32)
+    np.cumsum(np.cumsum(mask, axis=0), axis=1, out=integral[1:, 1:])
+    rows = np.arange(0, labels.shape[0] - patch_size + 1, stride)
+    cols = np.arange(0, labels.shape[1] - patch_size + 1, stride)
+    r0, c0 = rows[:, None], cols[None, :]
+    r1, c1 = r0 + patch_size, c0 + patch_size
+    return integral[r1, c1] - integral[r0, c1] - integral[r1, c0] + integral[r0, c0]
+
+
+def valid_positions(read_rows: Callable[[int, int], np.ndarray], height: int, width: int, classes: list[int],
+                    patch_size: int, stride: int, min_fraction: float, strip_rows: int = 1024) -> dict[int, np.ndarray]:
+    """Top-left (row, col) of patches holding >= ``min_fraction`` pixels of each class.
+
+    Args:
+        read_rows: ``read_rows(row0, row1)`` returns the (row1 - row0, width) label rows.
+        classes: class indices to look for.
+        strip_rows: top-left rows handled per strip (rounded to a multiple of ``stride``).
+    Returns:
+        class index -> (n, 2) int32 positions, sorted by row then column.
+    """
+    need = math.ceil(min_fraction * patch_size * patch_size)
+    found: dict[int, list[np.ndarray]] = {c: [] for c in classes}
+    if height < patch_size or width < patch_size:
+        return {c: np.zeros((0, 2), dtype=np.int32) for c in classes}
+    last_top = height - patch_size  # last valid top-left row
+    strip_rows = max(stride, strip_rows - strip_rows % stride)
+    for top in range(0, last_top + 1, strip_rows):
+        top_end = min(top + strip_rows, last_top + 1)  # top-left rows [top, top_end)
+        block = read_rows(top, top_end - 1 + patch_size)
+        present = set(np.unique(block).tolist())
+        for cls in classes:
+            if cls not in present:
+                continue
+            counts = patch_class_counts(block, cls, patch_size, stride)
+            r, c = np.nonzero(counts >= need)
+            if len(r):
+                found[cls].append(np.stack([top + r * stride, c * stride], axis=1).astype(np.int32))
+    return {c: (np.concatenate(v) if v else np.zeros((0, 2), dtype=np.int32)) for c, v in found.items()}

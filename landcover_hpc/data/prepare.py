@@ -1,0 +1,313 @@
+"""``landcover-prepare``: input tiles -> per-tile HDF5 stores (see :mod:`landcover_hpc.data.store`).
+
+Each tile is processed window by window, so memory is bounded by one window of the stack (a labels.tif
+reference is the exception: its connected components are found on the whole raster, about 5 bytes per
+pixel). One tile's store is written under a temporary name and renamed when complete. A store whose inputs
+and options did not change since it was written is kept (``force`` rewrites it).
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from dataclasses import asdict, dataclass
+from pathlib import Path
+
+import h5py
+import numpy as np
+import rasterio
+from rasterio.features import rasterize
+from rasterio.windows import Window
+from rasterio.windows import transform as window_transform
+
+from .. import __version__
+from ..errors import EmptyReferenceError, InputFormatError, NoDataTileError, UnknownClassError
+from ..io import atomic_path, write_json_atomic
+from ..nomenclature import Nomenclature
+from ..parallel import my_share, world
+from ..progress import Progress
+from .positions import valid_positions
+from .split import split_objects
+from .store import SPLITS, STORE_FORMAT, STORE_FORMAT_VERSION, TileStore
+from .tiles import ReferencePolygons, StackInfo, find_tiles, open_stack, read_reference, unknown_code_message
+
+__all__ = ["PrepareOptions", "prepare_tile", "prepare_dataset", "dataset_percentiles"]
+
+
+@dataclass(frozen=True)
+class PrepareOptions:
+    """Options of ``landcover-prepare`` (defaults: the paper's)."""
+
+    patch_size: int = 64  # side of training patches, px
+    stride: int = 16  # step of the grid of candidate patch positions, px
+    min_fraction: float = 0.10  # share of a patch's pixels that must be of a class
+    train_fraction: float = 0.67  # share of reference objects in the training set, per tile and class
+    split_seed: int = 0
+    percentile_samples: int = 20_000  # expected pixels per tile in the percentile subsample
+    window: int = 512  # side of the windows the tile is processed in, px
+    chunk: int = 64  # HDF5 chunk side, px (chunks hold all T*C channels)
+    compression: str | None = None  # None, "lzf" or "gzip": none is fastest for random patch reads
+
+    def validate(self) -> None:
+        from ..errors import ConfigError
+
+        checks = [
+            (self.patch_size >= 4 and self.patch_size % 4 == 0, "patch_size", "a multiple of 4, >= 4"),
+            (self.stride >= 1, "stride", ">= 1"),
+            (0.0 < self.min_fraction <= 1.0, "min_fraction", "in (0, 1]"),
+            (0.0 < self.train_fraction < 1.0, "train_fraction", "in (0, 1)"),
+            (self.percentile_samples >= 100, "percentile_samples", ">= 100"),
+            (self.window >= 16, "window", ">= 16"),
+            (self.chunk >= 8, "chunk", ">= 8"),
+            (self.compression in (None, "lzf", "gzip"), "compression", "none, lzf or gzip"),
+        ]
+        for ok, key, allowed in checks:
+            if not ok:
+                raise ConfigError(f"prepare option {key}={getattr(self, key)!r}: must be {allowed}")
+
+
+def _file_signature(path: Path) -> dict:
+    stat = path.stat()
+    return {"path": str(path.resolve()), "size": stat.st_size, "mtime_ns": stat.st_mtime_ns}
+
+
+def _input_signature(stack: StackInfo, reference: ReferencePolygons | Path, nomenclature: Nomenclature,
+                     options: PrepareOptions) -> str:
+    ref_path = reference.path if isinstance(reference, ReferencePolygons) else reference
+    blob = json.dumps([_file_signature(stack.path), _file_signature(ref_path), nomenclature.to_dict(),
+                       asdict(options), STORE_FORMAT_VERSION], sort_keys=True)
+    return hashlib.sha256(blob.encode()).hexdigest()
+
+
+def _windows(height: int, width: int, size: int):
+    for row in range(0, height, size):
+        for col in range(0, width, size):
+            yield Window(col, row, min(size, width - col), min(size, height - row))
+
+
+def _label_objects(labels_path: Path, nomenclature: Nomenclature) -> tuple[np.ndarray, np.ndarray]:
+    """Objects of a class raster: (H, W) int32 object ids (0 none) and (n,) class index per object."""
+    from scipy import ndimage
+
+    with rasterio.open(labels_path) as src:
+        codes = src.read(1)
+    present = [int(c) for c in np.unique(codes) if c != 0]
+    for code in present:
+        if code not in nomenclature.codes:
+            raise UnknownClassError(f"{labels_path}: {unknown_code_message(code, nomenclature)}")
+    object_ids = np.zeros(codes.shape, dtype=np.int32)
+    classes: list[int] = []
+    for code in present:
+        components, n = ndimage.label(codes == code)
+        object_ids[components > 0] = components[components > 0] + len(classes)
+        classes.extend([nomenclature.index_of(code)] * n)
+    return object_ids, np.asarray(classes, dtype=np.uint8)
+
+
+def prepare_tile(tile_dir: str | Path, out_path: str | Path, nomenclature: Nomenclature,
+                 options: PrepareOptions = PrepareOptions(), *, force: bool = False,
+                 show_progress: bool = True) -> dict:
+    """Validate one input tile and write its HDF5 store; return a summary of it.
+
+    Raises:
+        LandcoverError subclasses for every input problem, before or while writing (nothing is left).
+    """
+    options.validate()
+    tile_dir, out_path = Path(tile_dir), Path(out_path)
+    stack = open_stack(tile_dir)
+    reference = read_reference(tile_dir, stack, nomenclature)
+    signature = _input_signature(stack, reference, nomenclature, options)
+    if not force and out_path.is_file():
+        try:
+            with h5py.File(out_path, "r") as existing:
+                if existing.attrs.get("input_signature") == signature:
+                    with TileStore(out_path) as store:
+                        return _summary(store, skipped=True)
+        except OSError:
+            pass  # unreadable: rewrite it
+
+    if isinstance(reference, ReferencePolygons):
+        object_classes = reference.class_indices
+        object_ids_raster = None
+        bounds = np.array([rasterio.features.bounds(g) for g in reference.geometries])
+    else:
+        object_ids_raster, object_classes = _label_objects(reference, nomenclature)
+    n_objects = len(object_classes)
+    rng = np.random.default_rng([options.split_seed, int.from_bytes(stack.tile_id.encode(), "little")])
+    object_split = split_objects(object_classes, options.train_fraction, rng)
+    # lookup tables indexed by object id (1..n; 0 = no object)
+    class_of = np.concatenate([[0], object_classes]).astype(np.uint8)
+    split_of = np.concatenate([[255], object_split]).astype(np.uint8)
+    pixels_of = np.zeros(n_objects + 1, dtype=np.int64)
+
+    H, W, TC = stack.height, stack.width, stack.n_channels
+    chunk = (min(options.chunk, H), min(options.chunk, W), TC)
+    sample_rate = min(1.0, options.percentile_samples / (H * W))
+    samples: list[np.ndarray] = []
+    n_valid = 0
+    progress = Progress(f"prepare {stack.tile_id}", H * W, "px", enabled=show_progress)
+
+    with atomic_path(out_path) as tmp, h5py.File(tmp, "w") as h5, rasterio.open(stack.path) as src:
+        ds_stack = h5.create_dataset("stack", (H, W, TC), dtype="int16", chunks=chunk,
+                                     compression=options.compression, shuffle=options.compression is not None)
+        ds_valid = h5.create_dataset("valid", (H, W), dtype=bool, chunks=chunk[:2], compression="gzip")
+        ds_labels = {s: h5.create_dataset(f"labels/{s}", (H, W), dtype="uint8", chunks=chunk[:2], compression="gzip")
+                     for s in SPLITS}
+        for win in _windows(H, W, options.window):
+            r0, c0, h, w = win.row_off, win.col_off, win.height, win.width
+            block = np.moveaxis(src.read(window=win), 0, -1)  # (h, w, T*C)
+            valid = np.all(block != stack.nodata, axis=-1)
+            n_valid += int(valid.sum())
+            ds_stack[r0:r0 + h, c0:c0 + w, :] = block
+            ds_valid[r0:r0 + h, c0:c0 + w] = valid
+            pick = valid & (rng.random(valid.shape) < sample_rate)
+            samples.append(block[pick])
+
+            if object_ids_raster is not None:
+                ids = object_ids_raster[r0:r0 + h, c0:c0 + w]
+            else:
+                ids = _rasterize_window(reference, bounds, src.transform, win)
+            ids = np.where(valid, ids, 0)
+            pixels_of += np.bincount(ids.ravel(), minlength=n_objects + 1)
+            for s_index, s in enumerate(SPLITS):
+                ds_labels[s][r0:r0 + h, c0:c0 + w] = np.where(split_of[ids] == s_index, class_of[ids], 0)
+            progress.update(h * w)
+
+        if n_valid == 0:
+            raise NoDataTileError(f"{stack.path}: every pixel is nodata ({stack.nodata}): wrong file or nodata value?")
+        if pixels_of[1:].sum() == 0:
+            ref = reference.path if isinstance(reference, ReferencePolygons) else reference
+            raise EmptyReferenceError(f"{ref}: no labelled pixel on valid data of tile {stack.tile_id}: "
+                                      "check the reference covers the tile")
+        sample = np.concatenate(samples)
+        h5.create_dataset("percentile_sample", data=sample, compression="gzip")
+        h5.create_dataset("percentiles", data=np.percentile(sample, [3, 97], axis=0).astype(np.float32))
+        polygons = np.stack([np.arange(1, n_objects + 1), object_classes, object_split, pixels_of[1:]], axis=1)
+        h5.create_dataset("polygons", data=polygons.astype(np.int64))
+
+        classes = list(range(1, len(nomenclature) + 1))
+        for s in SPLITS:
+            group = h5.create_group(f"positions/{s}")
+            found = valid_positions(lambda a, b, s=s: ds_labels[s][a:b, :], H, W, classes,
+                                    options.patch_size, options.stride, options.min_fraction)
+            for cls, pos in found.items():
+                if len(pos):
+                    group.create_dataset(str(nomenclature.codes[cls - 1]), data=pos)
+
+        attrs = h5.attrs
+        attrs.update({
+            "format": STORE_FORMAT, "format_version": STORE_FORMAT_VERSION, "software_version": __version__,
+            "tile_id": stack.tile_id, "crs": stack.crs.to_wkt(), "transform": json.dumps(stack.transform.to_gdal()),
+            "dates": json.dumps(stack.dates), "bands": json.dumps(stack.bands), "nodata": stack.nodata,
+            "class_codes": json.dumps(nomenclature.codes), "nomenclature": json.dumps(nomenclature.to_dict()),
+            "patch_size": options.patch_size, "stride": options.stride, "min_fraction": options.min_fraction,
+            "split_seed": options.split_seed, "train_fraction": options.train_fraction,
+            "source": str(tile_dir.resolve()), "input_signature": signature,
+        })
+    with TileStore(out_path) as store:
+        return _summary(store, skipped=False)
+
+
+def _rasterize_window(reference: ReferencePolygons, bounds: np.ndarray, transform, win: Window) -> np.ndarray:
+    """(h, w) int32 object ids (1-based, 0 = none) of the polygons touching a window."""
+    wt = window_transform(win, transform)
+    x0, y1 = wt * (0, 0)
+    x1, y0 = wt * (win.width, win.height)
+    hit = np.flatnonzero((bounds[:, 2] > x0) & (bounds[:, 0] < x1) & (bounds[:, 3] > y0) & (bounds[:, 1] < y1))
+    if len(hit) == 0:
+        return np.zeros((win.height, win.width), dtype=np.int32)
+    return rasterize(((reference.geometries[i], i + 1) for i in hit), out_shape=(win.height, win.width),
+                     transform=wt, fill=0, dtype="int32")
+
+
+def _summary(store: TileStore, skipped: bool) -> dict:
+    return {
+        "tile": store.tile_id, "path": str(store.path), "height": store.height, "width": store.width,
+        "n_dates": store.n_dates, "n_bands": store.n_bands, "skipped": skipped,
+        "valid_fraction": float(store.h5["valid"][...].mean()),
+        "objects": int(len(store.polygons)),
+        "train_pixels": store.class_counts("train").tolist(), "test_pixels": store.class_counts("test").tolist(),
+        "train_positions": [len(store.positions("train", c)) for c in store.class_codes],
+    }
+
+
+def dataset_percentiles(stores: list[TileStore]) -> np.ndarray:
+    """(2, T*C) float32 3rd/97th percentiles over the union of the tiles' pixel subsamples."""
+    return np.percentile(np.concatenate([s.percentile_sample for s in stores]), [3, 97], axis=0).astype(np.float32)
+
+
+def prepare_dataset(input_dir: str | Path, out_dir: str | Path, nomenclature: Nomenclature,
+                    options: PrepareOptions = PrepareOptions(), tiles: list[str] | None = None,
+                    force: bool = False) -> dict:
+    """Prepare every tile of ``input_dir`` into ``out_dir/<TILE_ID>.h5`` and write ``out_dir/dataset.json``.
+
+    Under ``mpirun`` the tiles are shared among ranks; rank 0 writes dataset.json. Returns the dataset
+    summary (on every rank).
+    """
+    comm, rank, size = world()
+    out_dir = Path(out_dir)
+    tile_dirs = find_tiles(input_dir, tiles)
+    error = None
+    try:
+        for tile_dir in my_share(tile_dirs, rank, size):
+            prepare_tile(tile_dir, out_dir / f"{tile_dir.name}.h5", nomenclature, options, force=force,
+                         show_progress=(rank == 0))
+    except Exception as exc:  # noqa: BLE001 - re-raised after the other ranks know
+        error = exc
+    if comm is not None:
+        errors = comm.allgather(error is not None)
+        if any(errors) and error is None:
+            raise InputFormatError(f"another rank failed while preparing {input_dir}: see its message")
+    if error is not None:
+        raise error
+
+    stores = [TileStore(out_dir / f"{d.name}.h5") for d in tile_dirs]
+    try:
+        _check_consistent(stores)
+        summary = {
+            "format": "landcover_hpc.dataset", "software_version": __version__,
+            "nomenclature": nomenclature.to_dict(), "options": asdict(options),
+            "dates": list(stores[0].dates), "bands": list(stores[0].bands),
+            "tiles": [_summary(s, skipped=False) for s in stores],
+            "train_pixels": np.sum([s.class_counts("train") for s in stores], axis=0).tolist(),
+            "test_pixels": np.sum([s.class_counts("test") for s in stores], axis=0).tolist(),
+            "percentiles": dataset_percentiles(stores).tolist(),
+        }
+    finally:
+        for s in stores:
+            s.close()
+    if rank == 0:
+        write_json_atomic(out_dir / "dataset.json", summary)
+    return summary
+
+
+def _check_consistent(stores: list[TileStore]) -> None:
+    ref = stores[0]
+    for s in stores[1:]:
+        if s.bands != ref.bands or s.n_dates != ref.n_dates:
+            raise InputFormatError(
+                f"{s.path}: tile {s.tile_id} has {s.n_dates} dates x bands {' '.join(s.bands)}, but {ref.tile_id} "
+                f"has {ref.n_dates} x {' '.join(ref.bands)}: all tiles of a dataset need the same date grid and bands"
+            )
+        if s.class_codes != ref.class_codes:
+            raise InputFormatError(f"{s.path}: prepared with another nomenclature than {ref.path}: re-run with --force")
+
+
+def format_summary(summary: dict) -> str:
+    """A text table of a dataset summary: per tile and class, labelled training pixels."""
+    names = [c["name"] for c in summary["nomenclature"]["classes"]]
+    header = f"{'tile':<8}{'size':>10}{'valid':>7}{'objects':>8}  " + "".join(f"{n:>7}" for n in names)
+    lines = [f"dataset: {len(summary['tiles'])} tiles, T={len(summary['dates'])} dates "
+             f"({summary['dates'][0]}..{summary['dates'][-1]}), C={len(summary['bands'])} bands "
+             f"({' '.join(summary['bands'])}), K={len(names)} classes",
+             "training pixels per tile and class (test pixels in the last line):", header]
+    for t in summary["tiles"]:
+        lines.append(f"{t['tile']:<8}{t['height']:>5}x{t['width']:<4}{100 * t['valid_fraction']:>6.1f}%"
+                     f"{t['objects']:>8}  " + "".join(f"{n:>7}" for n in t["train_pixels"]))
+    lines.append(f"{'train':<8}{'':>10}{'':>7}{'':>8}  " + "".join(f"{n:>7}" for n in summary["train_pixels"]))
+    lines.append(f"{'test':<8}{'':>10}{'':>7}{'':>8}  " + "".join(f"{n:>7}" for n in summary["test_pixels"]))
+    counts = np.array(summary["train_pixels"], dtype=float)
+    present = counts[counts > 0]
+    if len(present):
+        lines.append(f"class imbalance (most / least frequent training class): 1:{present.max() / present.min():.0f}")
+    return "\n".join(lines)

@@ -1,0 +1,165 @@
+"""The per-tile HDF5 store written by ``landcover-prepare`` and read by every later stage.
+
+Layout of ``<store>/<TILE_ID>.h5`` (no pickle anywhere; strings are UTF-8 attributes or datasets)::
+
+    /stack                    (H, W, T*C) int16, reflectance x 1e4, date-major channels,
+                              chunked (chunk, chunk, T*C): a 64x64 patch or a 512x512 window reads whole
+                              pixel spectra from few chunks
+    /valid                    (H, W) bool, True where no band is nodata
+    /labels/train, /labels/test
+                              (H, W) uint8 class index 1..K of the nomenclature, 0 = unlabelled
+    /positions/{train,test}/<CODE>
+                              (n, 2) int32 (row, col) top-left corners of patch_size x patch_size patches
+                              holding >= min_fraction pixels of class CODE, on a grid of step `stride`
+    /polygons                 (n, 4) int64 per reference object: id, class index, split (0 train, 1 test),
+                              labelled pixels
+    /percentiles              (2, T*C) float32, 3rd and 97th percentile per channel of this tile
+    /percentile_sample        (n, T*C) int16, the random pixel subsample the percentiles come from, kept so
+                              that dataset-wide percentiles combine tiles exactly
+    attributes                tile_id, crs (WKT), transform (GDAL order), dates, bands, nodata, class_codes,
+                              nomenclature (JSON), patch_size, stride, min_fraction, split_seed,
+                              train_fraction, source, format, format_version, software_version
+"""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import h5py
+import numpy as np
+from rasterio.crs import CRS
+from rasterio.transform import Affine
+
+from ..errors import InputFormatError, InputNotFoundError
+from ..nomenclature import Nomenclature, nomenclature_from_dict
+
+__all__ = ["STORE_FORMAT", "STORE_FORMAT_VERSION", "SPLITS", "TileStore", "open_stores"]
+
+STORE_FORMAT = "landcover_hpc.tile_store"
+STORE_FORMAT_VERSION = 1
+SPLITS = ("train", "test")
+
+
+class TileStore:
+    """Read access to one prepared tile. Use as a context manager or call :meth:`close`.
+
+    Args:
+        path: the ``<TILE_ID>.h5`` file.
+        cache_bytes: HDF5 chunk cache size; raise it for random patch reads on a large tile.
+    """
+
+    def __init__(self, path: str | Path, cache_bytes: int = 64 * 2**20) -> None:
+        self.path = Path(path)
+        if not self.path.is_file():
+            raise InputNotFoundError(f"tile store {self.path} not found: run landcover-prepare first")
+        try:
+            self.h5 = h5py.File(self.path, "r", rdcc_nbytes=cache_bytes, rdcc_nslots=100_003)
+        except OSError as exc:
+            raise InputFormatError(f"{self.path}: not a readable HDF5 file ({exc}): re-run landcover-prepare") from None
+        attrs = self.h5.attrs
+        if attrs.get("format") != STORE_FORMAT:
+            self.h5.close()
+            raise InputFormatError(f"{self.path}: not a landcover_hpc tile store: re-run landcover-prepare")
+        if int(attrs["format_version"]) != STORE_FORMAT_VERSION:
+            self.h5.close()
+            raise InputFormatError(f"{self.path}: store format version {attrs['format_version']}, this software "
+                                   f"reads {STORE_FORMAT_VERSION}: re-run landcover-prepare")
+        self.tile_id: str = str(attrs["tile_id"])
+        self.dates: tuple[str, ...] = tuple(json.loads(attrs["dates"]))
+        self.bands: tuple[str, ...] = tuple(json.loads(attrs["bands"]))
+        self.nodata: int = int(attrs["nodata"])
+        self.crs = CRS.from_wkt(str(attrs["crs"]))
+        self.transform = Affine.from_gdal(*json.loads(attrs["transform"]))
+        self.class_codes: tuple[int, ...] = tuple(json.loads(attrs["class_codes"]))
+        self.nomenclature: Nomenclature = nomenclature_from_dict(json.loads(attrs["nomenclature"]), str(self.path))
+        self.patch_size: int = int(attrs["patch_size"])
+        self.stride: int = int(attrs["stride"])
+        self.min_fraction: float = float(attrs["min_fraction"])
+        self.stack: h5py.Dataset = self.h5["stack"]
+        self.height, self.width, self.n_channels = self.stack.shape
+
+    # -- context manager -------------------------------------------------------------------------------
+    def __enter__(self) -> "TileStore":
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+    def close(self) -> None:
+        if self.h5.id.valid:
+            self.h5.close()
+
+    def __repr__(self) -> str:
+        return (f"TileStore({self.tile_id}, {self.height}x{self.width}, T={self.n_dates}, C={self.n_bands}, "
+                f"K={len(self.class_codes)})")
+
+    # -- description -----------------------------------------------------------------------------------
+    @property
+    def n_dates(self) -> int:
+        return len(self.dates)
+
+    @property
+    def n_bands(self) -> int:
+        return len(self.bands)
+
+    @property
+    def percentiles(self) -> np.ndarray:
+        """(2, T*C) float32: 3rd and 97th percentiles per channel of this tile."""
+        return self.h5["percentiles"][...]
+
+    @property
+    def percentile_sample(self) -> np.ndarray:
+        """(n, T*C) int16 random valid pixels of this tile (the percentiles' sample)."""
+        return self.h5["percentile_sample"][...]
+
+    @property
+    def polygons(self) -> np.ndarray:
+        """(n, 4) int64: object id, class index (1..K), split (0 train, 1 test), labelled pixels."""
+        return self.h5["polygons"][...]
+
+    def class_counts(self, split: str = "train") -> np.ndarray:
+        """(K,) int64 labelled pixels per class index 1..K in a split."""
+        table = self.polygons
+        counts = np.zeros(len(self.class_codes), dtype=np.int64)
+        rows = table[table[:, 2] == SPLITS.index(split)]
+        np.add.at(counts, rows[:, 1] - 1, rows[:, 3])
+        return counts
+
+    # -- reads -----------------------------------------------------------------------------------------
+    def read_window(self, row: int, col: int, height: int, width: int) -> np.ndarray:
+        """(height, width, T*C) int16 block of the stack."""
+        return self.stack[row:row + height, col:col + width, :]
+
+    def read_valid(self, row: int, col: int, height: int, width: int) -> np.ndarray:
+        return self.h5["valid"][row:row + height, col:col + width]
+
+    def read_labels(self, split: str, row: int = 0, col: int = 0, height: int | None = None,
+                    width: int | None = None) -> np.ndarray:
+        """(h, w) uint8 class indices (0 = unlabelled) of a split, whole tile by default."""
+        height = self.height if height is None else height
+        width = self.width if width is None else width
+        return self.h5[f"labels/{_check_split(split)}"][row:row + height, col:col + width]
+
+    def positions(self, split: str, code: int) -> np.ndarray:
+        """(n, 2) int32 top-left (row, col) of valid patches for class ``code`` (empty if none)."""
+        group = self.h5[f"positions/{_check_split(split)}"]
+        key = str(code)
+        return group[key][...] if key in group else np.zeros((0, 2), dtype=np.int32)
+
+
+def _check_split(split: str) -> str:
+    if split not in SPLITS:
+        raise ValueError(f"split {split!r}: expected one of {SPLITS}")
+    return split
+
+
+def open_stores(store_dir: str | Path, tiles: list[str] | None = None, **kwargs) -> list[TileStore]:
+    """Open the tile stores of a prepared dataset folder (all of them, or the named tiles)."""
+    store_dir = Path(store_dir)
+    if not store_dir.is_dir():
+        raise InputNotFoundError(f"store folder {store_dir} not found: run landcover-prepare --out {store_dir}")
+    paths = [store_dir / f"{t}.h5" for t in tiles] if tiles else sorted(store_dir.glob("*.h5"))
+    if not paths:
+        raise InputNotFoundError(f"no <TILE_ID>.h5 in {store_dir}: run landcover-prepare --out {store_dir}")
+    return [TileStore(p, **kwargs) for p in paths]

@@ -1,0 +1,35 @@
+"""Where MPI is touched outside the sampler: who am I in the job, and how work is split.
+
+Work is shaped as ``(split_index, num_splits)`` so one function serves a serial run, an MPI rank and a Slurm
+array task alike. mpi4py is imported only when the process was started by an MPI launcher, so that plain
+command-line use never initialises MPI.
+"""
+
+from __future__ import annotations
+
+import os
+from typing import Sequence, TypeVar
+
+__all__ = ["launched_by_mpi", "world", "my_share"]
+
+T = TypeVar("T")
+_LAUNCHER_VARS = ("OMPI_COMM_WORLD_SIZE", "PMI_SIZE", "PMIX_RANK", "MPI_LOCALNRANKS")
+
+
+def launched_by_mpi() -> bool:
+    return any(v in os.environ for v in _LAUNCHER_VARS)
+
+
+def world():
+    """(comm, rank, size): ``MPI.COMM_WORLD`` under an MPI launcher, else ``(None, 0, 1)``."""
+    if not launched_by_mpi():
+        return None, 0, 1
+    from mpi4py import MPI
+
+    comm = MPI.COMM_WORLD
+    return comm, comm.Get_rank(), comm.Get_size()
+
+
+def my_share(items: Sequence[T], split_index: int, num_splits: int) -> list[T]:
+    """The items of split ``split_index`` out of ``num_splits`` (round robin, order kept)."""
+    return [item for i, item in enumerate(items) if i % num_splits == split_index]

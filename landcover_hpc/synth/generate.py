@@ -1,0 +1,199 @@
+"""``landcover-synth``: write synthetic Sentinel-2 tiles in the tile input format.
+
+Each tile folder holds ``stack.tif`` (T*C int16 bands, date-major, band descriptions ``YYYYMMDD_<band>``,
+nodata -10000, the tile's UTM CRS), ``reference.gpkg`` (a sparse annotation: a fraction of the objects of
+each class, eroded by one pixel except 1-2 px roads, one MultiPolygon per object with its class ``code``)
+and, synthetic tiles only, ``truth.tif``: the class code of every pixel (0 on nodata), for map checks.
+A tile folder is written under a temporary name and renamed when complete.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import shutil
+import tempfile
+import zlib
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+import rasterio
+from rasterio.features import shapes
+from rasterio.transform import from_origin
+from scipy import ndimage
+
+from ..errors import ConfigError
+from ..nomenclature import Nomenclature
+from ..data.mgrs import parse_tile_id
+from ..data.tiles import S2_BANDS
+from .landscape import CLASS_NAMES, Landscape, make_landscape, profile_of
+from .spectra import reflectance
+
+__all__ = ["SynthOptions", "synth_dates", "synthesize_tile", "NODATA"]
+
+NODATA = -10000
+PIXEL_SIZE = 10.0
+
+
+@dataclass(frozen=True)
+class SynthOptions:
+    size: int = 256  # tile side, px (10 m)
+    n_dates: int = 33
+    year: int = 2018
+    date_step: int = 11  # days between dates of the regular grid
+    seed: int = 0
+    noise: float = 0.006  # sensor noise, reflectance (1 sigma)
+    psf_sigma: float = 0.6  # point spread function, px
+    swath_edge: bool = True  # let some tiles have a nodata corner (orbit swath edge)
+
+    def validate(self) -> None:
+        if self.size < 64:
+            raise ConfigError(f"--size {self.size}: synthetic tiles must be at least 64 px")
+        if not 2 <= self.n_dates <= 120:
+            raise ConfigError(f"--dates {self.n_dates}: must be in 2..120")
+        if self.date_step < 1:
+            raise ConfigError(f"--date-step {self.date_step}: must be >= 1")
+
+
+def synth_dates(options: SynthOptions) -> list[dt.date]:
+    start = dt.date(options.year, 1, 5)
+    return [start + dt.timedelta(days=options.date_step * i) for i in range(options.n_dates)]
+
+
+def _tile_rng(seed: int, tile_id: str) -> np.random.Generator:
+    return np.random.default_rng([seed, zlib.crc32(tile_id.encode())])
+
+
+def _block_size(size: int) -> int:
+    return 256 if size >= 256 else 16 * max(1, size // 16)
+
+
+def synthesize_tile(out_root: str | Path, tile_id: str, nomenclature: Nomenclature,
+                    options: SynthOptions = SynthOptions()) -> dict:
+    """Write ``out_root/<tile_id>/`` and return a summary (profile, per-class pixels, annotated pixels)."""
+    options.validate()
+    tid = parse_tile_id(tile_id)
+    tile_id = str(tid)
+    missing = [n for n in CLASS_NAMES if n not in nomenclature.names]
+    if missing:
+        raise ConfigError(f"nomenclature {nomenclature.source} lacks the classes {missing} that synthetic "
+                          "tiles use: use the default configs/nomenclature.yaml")
+    rng = _tile_rng(options.seed, tile_id)
+    profile = profile_of(tile_id)
+    size = options.size
+    land = make_landscape(rng, (size, size), profile)
+    name_to_code = {c.name: c.code for c in nomenclature.classes}
+    code_of_class = np.array([0] + [name_to_code[n] for n in land.class_names], np.uint8)
+
+    valid = _swath_mask(rng, size) if options.swath_edge and rng.random() < 0.35 else np.ones((size, size), bool)
+    annotated = _annotation(rng, land, valid)
+    dates = synth_dates(options)
+    x0, y0 = tid.square_origin
+    transform = from_origin(x0, y0, PIXEL_SIZE, PIXEL_SIZE)
+    crs = rasterio.crs.CRS.from_epsg(tid.epsg)
+
+    out_root = Path(out_root)
+    out_root.mkdir(parents=True, exist_ok=True)
+    tmp_dir = Path(tempfile.mkdtemp(prefix=f".{tile_id}.", suffix=".tmp", dir=out_root))
+    try:
+        _write_stack(tmp_dir / "stack.tif", rng, land, valid, dates, transform, crs, options)
+        _write_reference(tmp_dir / "reference.gpkg", annotated, land.object_class, code_of_class, transform, crs)
+        truth = np.where(valid, code_of_class[land.classes], 0).astype(np.uint8)
+        _write_truth(tmp_dir / "truth.tif", truth, transform, crs, nomenclature)
+        final = out_root / tile_id
+        if final.exists():
+            shutil.rmtree(final)
+        tmp_dir.rename(final)
+    finally:
+        if tmp_dir.exists():
+            shutil.rmtree(tmp_dir)
+
+    counts = np.bincount(land.classes[valid], minlength=len(land.class_names) + 1)[1:]
+    ann_counts = np.bincount(land.object_class[annotated[annotated > 0]], minlength=len(land.class_names) + 1)[1:]
+    return {"tile": tile_id, "profile": profile, "size": size, "epsg": tid.epsg,
+            "valid_fraction": float(valid.mean()), "objects": int(len(land.object_class) - 1),
+            "pixels": dict(zip(land.class_names, counts.tolist())),
+            "annotated_pixels": dict(zip(land.class_names, ann_counts.tolist()))}
+
+
+def _swath_mask(rng: np.random.Generator, size: int) -> np.ndarray:
+    """Valid-data mask with one corner cut off diagonally, as at the edge of an orbit's swath."""
+    yy, xx = np.mgrid[0:size, 0:size]
+    corner = rng.integers(4)
+    a = xx if corner in (0, 3) else size - 1 - xx
+    b = yy if corner in (0, 1) else size - 1 - yy
+    return (a + 0.8 * b) > size * rng.uniform(0.15, 0.3)
+
+
+def _annotation(rng: np.random.Generator, land: Landscape, valid: np.ndarray) -> np.ndarray:
+    """(H, W) int32 object ids of the annotated pixels: a fraction of the objects, eroded by one pixel."""
+    n_classes = len(land.class_names)
+    fraction = rng.uniform(0.35, 0.7, n_classes + 1)
+    chosen = rng.random(len(land.object_class)) < fraction[land.object_class]
+    chosen[0] = False
+    obj = land.objects
+    pad = np.pad(obj, 1, mode="edge")
+    interior = ((pad[:-2, 1:-1] == obj) & (pad[2:, 1:-1] == obj) & (pad[1:-1, :-2] == obj) & (pad[1:-1, 2:] == obj))
+    road = land.classes == (land.class_names.index("RSF") + 1)
+    keep = chosen[obj] & (interior | road) & valid
+    return np.where(keep, obj, 0).astype(np.int32)
+
+
+def _write_stack(path: Path, rng: np.random.Generator, land: Landscape, valid: np.ndarray, dates: list[dt.date],
+                 transform, crs, options: SynthOptions) -> None:
+    H, W = land.classes.shape
+    T, C = len(dates), len(S2_BANDS)
+    doy = np.array([(d - dt.date(options.year, 1, 1)).days + 1 for d in dates], np.float32)
+    tile_shift = rng.uniform(-12, 12)  # climate: earlier or later season on this tile
+    band_gain = 1 + rng.normal(0, 0.03, C)
+    date_gain = 1 + rng.normal(0, 0.015, T)  # residual atmospheric effects
+    gain = (date_gain[:, None] * band_gain[None, :]).reshape(T * C).astype(np.float32)
+    block = _block_size(H)
+    profile = dict(driver="GTiff", dtype="int16", count=T * C, width=W, height=H, crs=crs, transform=transform,
+                   nodata=NODATA, tiled=True, blockxsize=block, blockysize=block, compress="deflate", predictor=2,
+                   interleave="pixel", BIGTIFF="IF_SAFER")
+    halo = 3
+    with rasterio.open(path, "w", **profile) as dst:
+        for i, date in enumerate(dates):
+            for j, band in enumerate(S2_BANDS):
+                dst.set_band_description(i * C + j + 1, f"{date:%Y%m%d}_{band}")
+        for r0 in range(0, H, block):
+            r1 = min(H, r0 + block)
+            a, b = max(0, r0 - halo), min(H, r1 + halo)
+            sl = np.s_[a:b]
+            flat = lambda x: x[sl].reshape(-1, *x.shape[2:])  # noqa: E731
+            refl = reflectance(flat(land.material), doy, flat(land.shift) + tile_shift, flat(land.amp),
+                               flat(land.bright), flat(land.tex), flat(land.elev), flat(land.mow))
+            cube = refl.reshape(b - a, W, T * C) * gain
+            cube = ndimage.gaussian_filter(cube, sigma=(options.psf_sigma, options.psf_sigma, 0), mode="nearest")
+            cube = cube[r0 - a:r0 - a + (r1 - r0)]
+            cube += rng.normal(0, options.noise, cube.shape).astype(np.float32)
+            dn = np.clip(np.round(cube * 10000), 1, 32000).astype(np.int16)
+            dn[~valid[r0:r1]] = NODATA
+            dst.write(np.moveaxis(dn, -1, 0), window=rasterio.windows.Window(0, r0, W, r1 - r0))
+
+
+def _write_reference(path: Path, annotated: np.ndarray, object_class: np.ndarray, code_of_class: np.ndarray,
+                     transform, crs) -> None:
+    import fiona
+
+    parts: dict[int, list] = {}
+    for geom, value in shapes(annotated, mask=annotated > 0, transform=transform, connectivity=4):
+        parts.setdefault(int(value), []).append(geom["coordinates"])
+    schema = {"geometry": "MultiPolygon", "properties": {"code": "int", "object": "int"}}
+    with fiona.open(path, "w", driver="GPKG", schema=schema, crs_wkt=crs.to_wkt(), layer="reference") as dst:
+        dst.writerecords({
+            "geometry": {"type": "MultiPolygon", "coordinates": polys},
+            "properties": {"code": int(code_of_class[object_class[obj]]), "object": obj},
+        } for obj, polys in sorted(parts.items()))
+
+
+def _write_truth(path: Path, truth: np.ndarray, transform, crs, nomenclature: Nomenclature) -> None:
+    H, W = truth.shape
+    block = _block_size(H)
+    with rasterio.open(path, "w", driver="GTiff", dtype="uint8", count=1, width=W, height=H, crs=crs,
+                       transform=transform, nodata=0, tiled=True, blockxsize=block, blockysize=block,
+                       compress="deflate") as dst:
+        dst.write(truth, 1)
+        dst.write_colormap(1, nomenclature.colormap())
+        dst.set_band_description(1, "synthetic ground truth: class code of every pixel")

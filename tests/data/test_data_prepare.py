@@ -1,0 +1,114 @@
+import json
+import subprocess
+import sys
+
+import numpy as np
+import pytest
+import rasterio
+
+from landcover_hpc.cli import prepare as prepare_cli
+from landcover_hpc.data import PrepareOptions, TileStore, open_stores, prepare_tile
+from landcover_hpc.synth import SynthOptions, synthesize_tile
+from landcover_hpc.synth.generate import NODATA
+
+
+def test_store_describes_the_tile(store_dir, synth_root, synth_tiles):
+    for tile in synth_tiles:
+        with TileStore(store_dir / f"{tile}.h5") as store, rasterio.open(synth_root / tile / "stack.tif") as src:
+            assert store.stack.shape == (src.height, src.width, 330)
+            assert store.crs == src.crs and store.transform == src.transform  # georeferencing round trip
+            assert store.n_dates == 33 and store.bands[0] == "B2" and store.dates[0] == "20180105"
+            window = src.read(window=rasterio.windows.Window(37, 21, 64, 48))
+            assert np.array_equal(store.read_window(21, 37, 48, 64), np.moveaxis(window, 0, -1))
+            valid = np.all(src.read() != NODATA, axis=0)
+            assert np.array_equal(store.read_valid(0, 0, src.height, src.width), valid)
+
+
+def test_split_puts_each_object_in_one_set(store_dir):
+    for store in open_stores(store_dir):
+        with store:
+            train, test = store.read_labels("train"), store.read_labels("test")
+            assert not np.any((train > 0) & (test > 0))
+            table = store.polygons
+            assert set(np.unique(table[:, 2])) == {0, 1}
+            for cls in np.unique(table[:, 1]):  # stratified: about 67 % of each class's objects train
+                rows = table[table[:, 1] == cls]
+                n_train = (rows[:, 2] == 0).sum()
+                assert n_train >= 1 and (len(rows) < 2 or n_train < len(rows))
+                assert abs(n_train - 0.67 * len(rows)) <= 1
+            counts = np.bincount(train[train > 0], minlength=18)[1:]
+            assert np.array_equal(counts, store.class_counts("train"))
+            assert not np.any(train[~store.read_valid(0, 0, store.height, store.width)])  # no label on nodata
+
+
+def test_every_stored_position_holds_ten_percent_of_its_class(store_dir):
+    checked = 0
+    for store in open_stores(store_dir):
+        with store:
+            p = store.patch_size
+            for split in ("train", "test"):
+                labels = store.read_labels(split)
+                for k, code in enumerate(store.class_codes, start=1):
+                    pos = store.positions(split, code)
+                    for r, c in pos:
+                        assert (labels[r:r + p, c:c + p] == k).sum() >= 0.1 * p * p
+                        assert r % store.stride == 0 and c % store.stride == 0
+                        assert r + p <= store.height and c + p <= store.width
+                    checked += len(pos)
+    assert checked > 50
+
+
+def test_percentiles_match_exact_ones(tmp_path, synth_root, nomenclature):
+    tile = synth_root / "T30TYN"
+    with rasterio.open(tile / "stack.tif") as src:
+        pixels = np.moveaxis(src.read(), 0, -1).reshape(-1, 330)
+    pixels = pixels[np.all(pixels != NODATA, axis=1)]
+    exact = np.percentile(pixels, [3, 97], axis=0)
+    prepare_tile(tile, tmp_path / "full.h5", nomenclature, PrepareOptions(percentile_samples=10**7), show_progress=False)
+    prepare_tile(tile, tmp_path / "sub.h5", nomenclature, PrepareOptions(percentile_samples=4000), show_progress=False)
+    with TileStore(tmp_path / "full.h5") as full, TileStore(tmp_path / "sub.h5") as sub:
+        assert np.allclose(full.percentiles, exact)  # every pixel sampled: exact
+        # subsample of ~4000 px: the estimate's rank in the exact distribution is within 1.5 % of 3 % / 97 %
+        # (its standard error is 0.27 %); ranks, not values, since the distributions are multimodal
+        for level, estimate in zip((0.03, 0.97), sub.percentiles):
+            below = (pixels < estimate).mean(axis=0)
+            at_or_below = (pixels <= estimate).mean(axis=0)
+            assert np.all(below <= level + 0.015) and np.all(at_or_below >= level - 0.015)
+
+
+def test_dataset_summary_and_idempotence(tmp_path, synth_root, synth_tiles, nomenclature, capsys):
+    out = tmp_path / "store"
+    assert prepare_cli.main(["--input", str(synth_root), "--out", str(out)]) == 0
+    summary = json.loads((out / "dataset.json").read_text())
+    assert [t["tile"] for t in summary["tiles"]] == sorted(synth_tiles)
+    assert np.array(summary["percentiles"]).shape == (2, 330)
+    printed = capsys.readouterr().out
+    assert "T31UDQ" in printed and "class imbalance" in printed
+    mtime = (out / "T31UDQ.h5").stat().st_mtime_ns
+    assert prepare_cli.main(["--input", str(synth_root), "--out", str(out)]) == 0
+    assert (out / "T31UDQ.h5").stat().st_mtime_ns == mtime  # unchanged inputs: not rewritten
+    assert prepare_cli.main(["--input", str(synth_root), "--out", str(out), "--force"]) == 0
+    assert (out / "T31UDQ.h5").stat().st_mtime_ns != mtime
+
+
+def test_label_raster_reference(tmp_path, synth_root, nomenclature):
+    """A labels.tif class raster works instead of reference.gpkg; objects are its connected components."""
+    tile = tmp_path / "T31UDQ"
+    tile.mkdir()
+    (tile / "stack.tif").symlink_to(synth_root / "T31UDQ" / "stack.tif")
+    with rasterio.open(synth_root / "T31UDQ" / "truth.tif") as src:
+        truth, profile = src.read(1), src.profile
+    labels = np.where(np.arange(truth.shape[1])[None, :] % 3 == 0, truth, 0)  # sparse columns
+    with rasterio.open(tile / "labels.tif", "w", **profile) as dst:
+        dst.write(labels.astype(np.uint8), 1)
+    prepare_tile(tile, tmp_path / "t.h5", nomenclature, show_progress=False)
+    with TileStore(tmp_path / "t.h5") as store:
+        both = store.read_labels("train") + store.read_labels("test")
+        lut = nomenclature.code_to_index_lut()
+        assert np.array_equal(both, lut[labels] * store.read_valid(0, 0, store.height, store.width))
+
+
+def test_cli_help_runs():
+    for module in ("landcover_hpc.cli.prepare", "landcover_hpc.cli.synth"):
+        out = subprocess.run([sys.executable, "-m", module, "--help"], capture_output=True, text=True)
+        assert out.returncode == 0 and "usage:" in out.stdout

@@ -1,0 +1,52 @@
+import numpy as np
+import pytest
+
+from landcover_hpc.data.positions import patch_class_counts, valid_positions
+from landcover_hpc.data.split import split_objects
+
+
+def test_split_is_per_class_and_keeps_both_sets_populated():
+    rng = np.random.default_rng(0)
+    classes = np.array([1] * 30 + [2] * 2 + [3] * 1 + [4] * 7)
+    split = split_objects(classes, 0.67, rng)
+    assert set(np.unique(split)) <= {0, 1}
+    assert (split[classes == 1] == 0).sum() == 20  # round(0.67 * 30)
+    assert sorted(split[classes == 2]) == [0, 1]  # two objects: one each
+    assert split[classes == 3][0] == 0  # a lone object trains
+    assert (split[classes == 4] == 0).sum() == 5
+
+
+def test_split_is_deterministic_for_a_seed():
+    classes = np.repeat(np.arange(1, 6), 11)
+    a = split_objects(classes, 0.67, np.random.default_rng(42))
+    b = split_objects(classes, 0.67, np.random.default_rng(42))
+    c = split_objects(classes, 0.67, np.random.default_rng(43))
+    assert np.array_equal(a, b) and not np.array_equal(a, c)
+
+
+def _brute_force_counts(labels, cls, p, stride):
+    rows = range(0, labels.shape[0] - p + 1, stride)
+    cols = range(0, labels.shape[1] - p + 1, stride)
+    return np.array([[(labels[r:r + p, c:c + p] == cls).sum() for c in cols] for r in rows])
+
+
+@pytest.mark.parametrize("stride", [1, 3, 8])
+def test_patch_counts_equal_brute_force(stride):
+    labels = np.random.default_rng(1).integers(0, 4, (37, 45))
+    for cls in (1, 3):
+        assert np.array_equal(patch_class_counts(labels, cls, 8, stride), _brute_force_counts(labels, cls, 8, stride))
+
+
+def test_positions_do_not_depend_on_strips():
+    rng = np.random.default_rng(2)
+    labels = np.zeros((150, 90), np.uint8)
+    for _ in range(40):
+        r, c = rng.integers(0, 140), rng.integers(0, 80)
+        labels[r:r + rng.integers(2, 12), c:c + rng.integers(2, 12)] = rng.integers(1, 4)
+    read = lambda a, b: labels[a:b]  # noqa: E731
+    whole = valid_positions(read, 150, 90, [1, 2, 3], 16, 4, 0.1, strip_rows=10_000)
+    strips = valid_positions(read, 150, 90, [1, 2, 3], 16, 4, 0.1, strip_rows=8)
+    for cls in (1, 2, 3):
+        assert np.array_equal(whole[cls], strips[cls])
+        expected = np.argwhere(_brute_force_counts(labels, cls, 16, 4) >= np.ceil(0.1 * 256)) * 4
+        assert np.array_equal(whole[cls], expected)
