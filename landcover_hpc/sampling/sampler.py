@@ -1,0 +1,332 @@
+"""The distributed class-balanced patch sampler (paper 3.3.2 and 3.3.6), as a Python iterator.
+
+Every rank holds its tiles (:func:`~landcover_hpc.sampling.plan.assign_tiles`: round robin); for each batch,
+rank 0 draws the plan from the positions of all tiles and broadcasts it, each rank extracts the patches of
+its tiles, one ``Alltoallv`` gives every rank its ``b`` patches, and each rank normalises, adds indices and
+augments them. Every call that draws a batch is collective: all ranks of ``comm`` must make it, in the same
+order.
+
+Randomness: batch ``i`` of a stream depends only on ``(seed, stream, i)`` through
+``np.random.SeedSequence([seed, stream, i])`` (two children: plan, augmentation), so the sampler's state is
+its batch counter and a resumed run draws exactly the batches an uninterrupted one would have drawn.
+"""
+
+from __future__ import annotations
+
+import json
+import time
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, Iterator
+
+import numpy as np
+
+from ..data.store import TileStore
+from ..data.prepare import dataset_percentiles
+from ..errors import ConfigError, InputFormatError, InputNotFoundError, LandcoverError
+from . import exchange
+from .plan import (PLAN_FIELDS, BatchPlan, assign_tiles, available_classes, draw_batch_plan, plan_from_array,
+                   receive_order, send_order)
+from .tiles import DEFAULT_MEMORY_FRACTION, TilePatches, available_memory, choose_in_memory
+from .transforms import INDEX_NAMES, augment, draw_augmentations, model_input
+
+__all__ = ["TRAIN_STREAM", "VALIDATION_STREAM", "STATE_FORMAT", "SamplerOptions", "PatchSampler", "batch_rngs"]
+
+TRAIN_STREAM = 0
+VALIDATION_STREAM = 1
+STATE_FORMAT = "landcover_hpc.sampler_state"
+
+
+@dataclass(frozen=True)
+class SamplerOptions:
+    """Options of the patch sampler (defaults: the paper's).
+
+    Attributes:
+        batch_size: b, patches per rank and batch (global batch B = N x b).
+        seed: root of all the sampler's randomness.
+        augment: random rotation/flip of training patches (never of validation patches).
+        indices: append NDVI, NDWI and brightness after each date's bands (C + 3 channels per date).
+        memory_budget: bytes of tile stacks a rank may hold in memory; tiles that do not fit are read patch
+            by patch from their HDF5 store. None: 80 % of the node's available memory shared equally by the
+            ranks of the node. 0: always read on demand.
+    """
+
+    batch_size: int = 8
+    seed: int = 0
+    augment: bool = True
+    indices: bool = False
+    memory_budget: int | None = None
+
+    def validate(self) -> None:
+        checks = [
+            (isinstance(self.batch_size, int) and self.batch_size >= 1, "batch_size", "an integer >= 1"),
+            (isinstance(self.seed, int) and self.seed >= 0, "seed", "an integer >= 0"),
+            (self.memory_budget is None or self.memory_budget >= 0, "memory_budget", "None or >= 0 bytes"),
+        ]
+        for ok, key, allowed in checks:
+            if not ok:
+                raise ConfigError(f"sampler option {key}={getattr(self, key)!r}: must be {allowed}")
+
+
+def batch_rngs(seed: int, stream: int, batch_index: int) -> tuple[np.random.Generator, np.random.Generator]:
+    """(plan, augmentation) generators of one batch, from ``SeedSequence([seed, stream, batch_index])``."""
+    plan_seed, augmentation_seed = np.random.SeedSequence([seed, stream, batch_index]).spawn(2)
+    return np.random.default_rng(plan_seed), np.random.default_rng(augmentation_seed)
+
+
+def _dataset_tiles(store_dir: Path) -> list[str]:
+    meta = store_dir / "dataset.json"
+    if meta.is_file():
+        return sorted(t["tile"] for t in json.loads(meta.read_text())["tiles"])
+    return sorted(p.stem for p in store_dir.glob("*.h5"))
+
+
+def _raise_together(comm, error: BaseException | None, what: str) -> None:
+    """Raise on every rank if any rank failed (collective), the failing rank's own error where it has one."""
+    if exchange.all_ok(comm, error is None):
+        return
+    if error is not None:
+        raise error
+    raise InputFormatError(f"another rank failed while {what}: see its message")
+
+
+class PatchSampler:
+    """Class-balanced patches of a prepared dataset, distributed over the ranks of ``comm``.
+
+    Iterating yields training batches forever; each ``next()`` is collective. Use as a context manager or
+    call :meth:`close` (collective).
+
+    Args:
+        store_dir: a ``landcover-prepare`` output folder (``<TILE_ID>.h5`` files and ``dataset.json``).
+        comm: an mpi4py communicator (the sampler works on a private duplicate) or None for one process.
+        options: :class:`SamplerOptions`.
+        tiles: tile ids to use (default: every tile of the dataset), in the order ranks are assigned.
+        percentiles: (2, T*C) normalisation percentiles; default: ``dataset.json``'s dataset-wide ones.
+
+    Attributes:
+        tile_ids: the dataset's tiles; ``tile_ranks[t]`` is the rank that holds tile t.
+        local: this rank's :class:`TilePatches`, by tile index (empty on ranks with no tile).
+        patch_size, n_dates, bands, class_codes: of the dataset; ``n_channels`` is T*C' of a yielded x.
+        batch_index: the next training batch ``next()`` draws (the sampler's whole state).
+        timings: seconds spent in the last batch: plan, extract, exchange, transform.
+    """
+
+    def __init__(self, store_dir: str | Path, comm=None, options: SamplerOptions = SamplerOptions(), *,
+                 tiles: list[str] | None = None, percentiles: np.ndarray | None = None) -> None:
+        options.validate()
+        self.options = options
+        self.store_dir = Path(store_dir)
+        self.comm = exchange.duplicate(comm)
+        self.rank, self.size = exchange.rank_and_size(self.comm)
+        self.batch_index = 0
+        self.timings: dict[str, float] = {}
+        self.local: dict[int, TilePatches] = {}
+        self._positions: dict[str, list[dict[int, np.ndarray]]] = {}
+
+        error, meta = None, None
+        try:
+            if not self.store_dir.is_dir():
+                raise InputNotFoundError(f"store folder {self.store_dir} not found: run landcover-prepare first")
+            self.tile_ids = list(tiles) if tiles else _dataset_tiles(self.store_dir)
+            if not self.tile_ids:
+                raise InputNotFoundError(f"no <TILE_ID>.h5 in {self.store_dir}: run landcover-prepare first")
+            if self.rank == 0:
+                meta = self._read_dataset(percentiles)
+        except LandcoverError as exc:
+            error = exc
+        _raise_together(self.comm, error, f"reading {self.store_dir}")
+        meta = exchange.broadcast_object(self.comm, meta)
+        self.patch_size, self.n_dates = meta["patch_size"], meta["n_dates"]
+        self.bands, self.class_codes = tuple(meta["bands"]), tuple(meta["class_codes"])
+        self.percentiles = np.asarray(meta["percentiles"], dtype=np.float32)
+        self.n_channels = self.n_dates * (len(self.bands) + (len(INDEX_NAMES) if options.indices else 0))
+        self.tile_ranks = assign_tiles(len(self.tile_ids), self.size)
+
+        budget = options.memory_budget
+        if budget is None:
+            budget = int(DEFAULT_MEMORY_FRACTION * available_memory() / exchange.ranks_on_node(self.comm))
+        error = None
+        try:
+            mine = np.flatnonzero(self.tile_ranks == self.rank)
+            stack_bytes = [2 * meta["n_pixels"][t] * self.n_dates * len(self.bands) for t in mine]
+            for t, in_memory in zip(mine, choose_in_memory(stack_bytes, budget)):
+                self.local[int(t)] = TilePatches(self.store_dir / f"{self.tile_ids[t]}.h5", in_memory)
+        except LandcoverError as exc:
+            error = exc
+        _raise_together(self.comm, error, f"loading tiles of {self.store_dir}")
+
+    # -- set-up (rank 0) -------------------------------------------------------------------------------
+    def _read_dataset(self, percentiles: np.ndarray | None) -> dict[str, Any]:
+        """Positions of every tile and split, and the dataset description, read on rank 0."""
+        stores = [TileStore(self.store_dir / f"{t}.h5") for t in self.tile_ids]
+        try:
+            first = stores[0]
+            for s in stores[1:]:
+                if (s.bands, s.n_dates, s.patch_size, s.class_codes) != (first.bands, first.n_dates,
+                                                                         first.patch_size, first.class_codes):
+                    raise InputFormatError(
+                        f"{s.path}: tile {s.tile_id} has {s.n_dates} dates, bands {list(s.bands)}, patch_size "
+                        f"{s.patch_size}; {first.tile_id} has {first.n_dates}, {list(first.bands)}, "
+                        f"{first.patch_size}: prepare all tiles with the same options")
+            for split in ("train", "test"):
+                self._positions[split] = [
+                    {k: pos for k, code in enumerate(s.class_codes, start=1) if len(pos := s.positions(split, code))}
+                    for s in stores]
+            if len(available_classes(self._positions["train"])) == 0:
+                raise InputFormatError(f"{self.store_dir}: no training patch position in any tile: check the "
+                                       f"reference data or prepare with a smaller patch_size than {first.patch_size}")
+            if percentiles is None:
+                meta_path = self.store_dir / "dataset.json"
+                percentiles = (json.loads(meta_path.read_text())["percentiles"] if meta_path.is_file()
+                               else dataset_percentiles(stores))
+            percentiles = np.asarray(percentiles, dtype=np.float32)
+            if percentiles.shape != (2, first.n_channels):
+                raise ConfigError(f"percentiles of shape {percentiles.shape}: expected (2, {first.n_channels})")
+            return {"patch_size": first.patch_size, "n_dates": first.n_dates, "bands": list(first.bands),
+                    "class_codes": list(first.class_codes), "percentiles": percentiles.tolist(),
+                    "n_pixels": [s.height * s.width for s in stores]}
+        finally:
+            for s in stores:
+                s.close()
+
+    # -- batches ---------------------------------------------------------------------------------------
+    def plan(self, batch_index: int, validation: bool = False) -> BatchPlan:
+        """The plan of a batch, drawn on rank 0 and broadcast (collective)."""
+        split, stream = ("test", VALIDATION_STREAM) if validation else ("train", TRAIN_STREAM)
+        n_patches = self.size * self.options.batch_size
+        table = None
+        if self.rank == 0:
+            if len(available_classes(self._positions[split])) == 0 and validation:
+                table = np.full((n_patches, len(PLAN_FIELDS)), -1, dtype=np.int64)  # no test position anywhere
+            else:
+                rng, _ = batch_rngs(self.options.seed, stream, batch_index)
+                table = draw_batch_plan(self._positions[split], self.tile_ranks, self.size,
+                                        self.options.batch_size, rng).to_array()
+        table = exchange.broadcast_plan(self.comm, table, n_patches, len(PLAN_FIELDS))
+        if table[0, 0] < 0:
+            raise InputFormatError(f"{self.store_dir}: no test patch position in any tile: validation is impossible")
+        return plan_from_array(table, self.tile_ranks, self.size, self.options.batch_size)
+
+    def exchange(self, plan: BatchPlan, split: str = "train") -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        """Extract this rank's patches of ``plan`` and exchange them (collective).
+
+        Returns:
+            raw (b, P, P, T*C) int16 patches of this rank, labels (b, P, P) uint8 class indices 0..K, and
+            (b,) int64 their indices in the plan (:func:`~landcover_hpc.sampling.plan.receive_order`).
+        """
+        P, channels = self.patch_size, self.n_dates * len(self.bands)
+        start = time.perf_counter()
+        order = send_order(plan, self.rank)
+        send = np.empty((len(order), P, P, channels + 1), dtype=np.int16)
+        for t, tile in self.local.items():
+            slots = np.flatnonzero(plan.tile[order] == t)
+            tile.extract(split, plan.row[order[slots]], plan.col[order[slots]], P, send, slots)
+        extracted = time.perf_counter()
+        received = exchange.exchange_patches(self.comm, send, plan.scheme[self.rank], plan.scheme[:, self.rank])
+        self.timings.update(extract=extracted - start, exchange=time.perf_counter() - extracted)
+        labels = received[..., -1].astype(np.uint8)
+        return received[..., :-1], labels, receive_order(plan, self.rank)
+
+    def batch(self, batch_index: int, validation: bool = False) -> tuple[np.ndarray, np.ndarray]:
+        """Batch ``batch_index`` of the training stream, or of the validation stream (collective).
+
+        Validation batches come from the 'test' positions and labels, are never augmented, and depend only on
+        ``(seed, batch_index)``: every evaluation sees the same patches.
+
+        Returns:
+            x (b, P, P, T*C') float32 in [0, 1], date-major (C' = C, or C + 3 with indices);
+            y (b, P, P) uint8 class indices 0..K (0 = unlabelled).
+        """
+        start = time.perf_counter()
+        plan = self.plan(batch_index, validation)
+        planned = time.perf_counter()
+        raw, labels, order = self.exchange(plan, "test" if validation else "train")
+        exchanged = time.perf_counter()
+        x = model_input(raw, self.percentiles, self.bands, self.options.indices)
+        if self.options.augment and not validation:
+            _, rng = batch_rngs(self.options.seed, TRAIN_STREAM, batch_index)
+            x, labels = augment(x, labels, draw_augmentations(rng, plan.size)[order])
+        self.timings.update(plan=planned - start, transform=time.perf_counter() - exchanged)
+        return x, labels
+
+    def __iter__(self) -> Iterator[tuple[np.ndarray, np.ndarray]]:
+        return self
+
+    def __next__(self) -> tuple[np.ndarray, np.ndarray]:
+        batch = self.batch(self.batch_index)
+        self.batch_index += 1
+        return batch
+
+    def validation_batches(self, n_batches: int) -> Iterator[tuple[np.ndarray, np.ndarray]]:
+        """The first ``n_batches`` validation batches (collective per batch); the same at every call."""
+        for i in range(n_batches):
+            yield self.batch(i, validation=True)
+
+    # -- state -----------------------------------------------------------------------------------------
+    def state_dict(self) -> dict[str, Any]:
+        """Plain JSON-serialisable state: with the same dataset, seed, b and N, :meth:`load_state_dict`
+        makes the next batches those an uninterrupted run would draw."""
+        return {"format": STATE_FORMAT, "version": 1, "batch_index": self.batch_index, "seed": self.options.seed,
+                "batch_size": self.options.batch_size, "n_ranks": self.size, "tiles": list(self.tile_ids)}
+
+    def load_state_dict(self, state: dict[str, Any]) -> None:
+        if state.get("format") != STATE_FORMAT:
+            raise ConfigError(f"sampler state format {state.get('format')!r}: expected {STATE_FORMAT!r}")
+        mine = self.state_dict()
+        for key in ("seed", "batch_size", "n_ranks", "tiles"):
+            if state.get(key) != mine[key]:
+                raise ConfigError(f"sampler state {key}={state.get(key)!r}, this run has {mine[key]!r}: resume "
+                                  f"with the same {key} to draw the same batches")
+        self.seek(int(state["batch_index"]))
+
+    def seek(self, batch_index: int) -> None:
+        """Make ``next()`` draw batch ``batch_index`` (e.g. the optimizer's step count on resume)."""
+        if batch_index < 0:
+            raise ConfigError(f"batch_index {batch_index}: must be >= 0")
+        self.batch_index = batch_index
+
+    # -- tf.data ---------------------------------------------------------------------------------------
+    def tf_dataset(self, n_batches: int | None = None, validation: bool = False):
+        """A ``tf.data.Dataset`` of ``(x, y)`` batches: the training stream from :attr:`batch_index` on
+        (endless unless ``n_batches``), or the first ``n_batches`` validation batches.
+
+        The generator runs in a TensorFlow thread and makes the sampler's collectives there (mpi4py
+        initialises MPI with MPI_THREAD_MULTIPLE; the sampler's private communicator keeps them apart from
+        Horovod's). With ``prefetch``, :attr:`batch_index` runs ahead of training: on resume, :meth:`seek`
+        to the number of batches training consumed.
+        """
+        import tensorflow as tf
+
+        if validation and n_batches is None:
+            raise ConfigError("tf_dataset(validation=True) needs n_batches: the validation set is finite")
+        P, b = self.patch_size, self.options.batch_size
+
+        def generate():
+            if validation:
+                yield from self.validation_batches(n_batches)
+            else:
+                for _ in (range(n_batches) if n_batches is not None else iter(int, 1)):
+                    yield next(self)
+
+        signature = (tf.TensorSpec((b, P, P, self.n_channels), tf.float32), tf.TensorSpec((b, P, P), tf.uint8))
+        return tf.data.Dataset.from_generator(generate, output_signature=signature)
+
+    # -- life cycle ------------------------------------------------------------------------------------
+    def close(self) -> None:
+        """Release tiles and the private communicator (collective)."""
+        for tile in self.local.values():
+            tile.close()
+        self.local.clear()
+        if self.comm is not None:
+            exchange.free(self.comm)
+            self.comm = None
+
+    def __enter__(self) -> "PatchSampler":
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+    def __repr__(self) -> str:
+        return (f"PatchSampler(rank {self.rank}/{self.size}, tiles {[self.tile_ids[t] for t in self.local]}, "
+                f"b={self.options.batch_size}, P={self.patch_size}, batch_index={self.batch_index})")
