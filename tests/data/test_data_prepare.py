@@ -3,12 +3,10 @@ import subprocess
 import sys
 
 import numpy as np
-import pytest
 import rasterio
 
 from landcover_hpc.cli import prepare as prepare_cli
 from landcover_hpc.data import PrepareOptions, TileStore, open_stores, prepare_tile
-from landcover_hpc.synth import SynthOptions, synthesize_tile
 from landcover_hpc.synth.generate import NODATA
 
 

@@ -1,0 +1,80 @@
+"""Window plan of the tiled predictor: overlapping windows and the core each one contributes.
+
+Along each axis of length L, windows of ``size`` px start every ``size - 2 * overlap`` px (multiples of
+``align``, the model's total down-sampling, so that every window sees the same pooling grid as a
+whole-image pass). Each output pixel is taken from the window where it lies in the core, at least
+``overlap`` px away from the window's border, except along the tile's own edges, where no window can do
+better. The last window is moved back so that it ends at the tile's edge rounded up to ``align``; the
+few pixels beyond the tile are padded by replicating the edge, exactly as a whole-image pass does.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from ..errors import ConfigError
+
+__all__ = ["PredictionWindow", "axis_plan", "plan_windows", "padded_length"]
+
+
+@dataclass(frozen=True)
+class PredictionWindow:
+    """A window to predict and the part of it that goes to the map (all in tile pixel coordinates).
+
+    ``row, col, height, width``: the window read (may extend up to ``align - 1`` px beyond the tile's
+    bottom/right edge, which is padded); ``core_*``: the output rectangle taken from it.
+    """
+
+    index: int
+    row: int
+    col: int
+    height: int
+    width: int
+    core_row: int
+    core_col: int
+    core_height: int
+    core_width: int
+
+    @property
+    def crop(self) -> tuple[slice, slice]:
+        """Slices of the window's prediction that hold the core."""
+        r, c = self.core_row - self.row, self.core_col - self.col
+        return slice(r, r + self.core_height), slice(c, c + self.core_width)
+
+
+def padded_length(length: int, align: int = 4) -> int:
+    return -(-length // align) * align
+
+
+def axis_plan(length: int, size: int, overlap: int, align: int = 4) -> list[tuple[int, int, int, int]]:
+    """Windows along one axis: (start, window length, core start, core end), cores tiling [0, length).
+
+    Raises:
+        ConfigError: window size not a multiple of ``align`` or too small for the overlap.
+    """
+    if size % align or size <= 0:
+        raise ConfigError(f"window size {size}: must be a positive multiple of {align}")
+    if overlap < 0 or overlap % (align // 2 or 1) or size - 2 * overlap < align:
+        raise ConfigError(f"overlap {overlap}: must be >= 0, a multiple of {align // 2 or 1} and leave a core "
+                          f"of at least {align} px in a {size} px window")
+    total = padded_length(length, align)
+    if total <= size:
+        return [(0, total, 0, length)]
+    step = size - 2 * overlap
+    starts = list(range(0, total - size, step))
+    last = total - size
+    if last > starts[-1]:
+        starts.append(last)
+    bounds = [0] + [s + overlap for s in starts[1:]] + [length]
+    return [(s, size, bounds[i], bounds[i + 1]) for i, s in enumerate(starts)]
+
+
+def plan_windows(height: int, width: int, size: int = 512, overlap: int = 16, align: int = 4) -> list[PredictionWindow]:
+    """Every window of a tile, row-major; their cores partition the tile exactly."""
+    rows = axis_plan(height, size, overlap, align)
+    cols = axis_plan(width, size, overlap, align)
+    windows = []
+    for r, h, cr0, cr1 in rows:
+        for c, w, cc0, cc1 in cols:
+            windows.append(PredictionWindow(len(windows), r, c, h, w, cr0, cc0, cr1 - cr0, cc1 - cc0))
+    return windows

@@ -1,0 +1,46 @@
+"""TensorFlow runtime settings of a rank: threads from the allocation, precision, log level.
+
+Threads: each rank uses the cores it was given and no more, so that ranks sharing a node do not
+oversubscribe it. In order of precedence, the cores of a rank are ``--threads``, ``SLURM_CPUS_PER_TASK``,
+``OMP_NUM_THREADS``, else the cores this process may run on divided by the ranks on its node
+(``OMPI_COMM_WORLD_LOCAL_SIZE`` / ``SLURM_NTASKS_PER_NODE``). TensorFlow gets that many intra-op threads and
+2 inter-op threads (the graphs of these models are chains: little to run in parallel), and OpenMP/oneDNN the
+same count. Must run before TensorFlow executes anything.
+"""
+
+from __future__ import annotations
+
+import os
+
+__all__ = ["cores_per_rank", "configure_tensorflow"]
+
+
+def _affinity() -> int:
+    return len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else (os.cpu_count() or 1)
+
+
+def cores_per_rank(threads: int | None = None) -> int:
+    """Cores this rank should use (see the module docstring for the order of precedence)."""
+    if threads:
+        return max(1, int(threads))
+    for var in ("SLURM_CPUS_PER_TASK", "OMP_NUM_THREADS"):
+        if os.environ.get(var, "").isdigit() and int(os.environ[var]) > 0:
+            return int(os.environ[var])
+    local = next((int(os.environ[v]) for v in ("OMPI_COMM_WORLD_LOCAL_SIZE", "SLURM_NTASKS_PER_NODE", "MPI_LOCALNRANKS")
+                  if os.environ.get(v, "").isdigit()), 1)
+    return max(1, _affinity() // max(local, 1))
+
+
+def configure_tensorflow(threads: int | None = None) -> int:
+    """Set TensorFlow's and OpenMP's thread counts for this rank; return the intra-op thread count."""
+    n = cores_per_rank(threads)
+    os.environ.setdefault("OMP_NUM_THREADS", str(n))
+    os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
+    import tensorflow as tf
+
+    try:
+        tf.config.threading.set_intra_op_parallelism_threads(n)
+        tf.config.threading.set_inter_op_parallelism_threads(2)
+    except RuntimeError:  # TensorFlow already initialised (e.g. in a test session): keep its settings
+        pass
+    return n

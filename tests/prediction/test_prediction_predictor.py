@@ -1,0 +1,108 @@
+import json
+import subprocess
+
+import numpy as np
+import rasterio
+
+from landcover_hpc.cli import predict as predict_cli
+from landcover_hpc.data import TileStore
+from landcover_hpc.models import load_model
+from landcover_hpc.prediction import PredictOptions, predict_tile
+from landcover_hpc.prediction.windows import padded_length
+from landcover_hpc.sampling.transforms import normalise
+
+TILE = "T31UDQ"
+
+
+def _whole_image_pass(store_dir, model_path):
+    """Reference: the model on the whole tile at once (edge-padded to a multiple of 4)."""
+    model, meta = load_model(model_path)
+    with TileStore(store_dir / f"{TILE}.h5") as store:
+        raw = store.read_window(0, 0, store.height, store.width)
+        valid = store.read_valid(0, 0, store.height, store.width)
+        h, w = padded_length(store.height), padded_length(store.width)
+    raw = np.pad(raw, ((0, h - raw.shape[0]), (0, w - raw.shape[1]), (0, 0)), mode="edge")
+    probs = model.predict_on_batch(normalise(raw, meta.percentiles)[None])[0][:valid.shape[0], :valid.shape[1]]
+    codes = np.array([0] + list(meta.class_codes), np.uint8)[np.argmax(probs, -1) + 1]
+    return np.where(valid, codes, 0)
+
+
+def _read(path):
+    with rasterio.open(path) as src:
+        return src.read(1)
+
+
+def test_windowed_map_equals_whole_image_pass(tmp_path, store_dir, trained_model):
+    reference = _whole_image_pass(store_dir, trained_model)
+    for size, overlap in ((64, 16), (96, 16), (512, 16)):
+        out = tmp_path / f"w{size}"
+        summary = predict_tile(store_dir / f"{TILE}.h5", trained_model, out, PredictOptions(window=size, overlap=overlap))
+        classes = _read(summary["classes"])
+        agreement = (classes == reference).mean()
+        assert agreement >= 0.999, (size, overlap, agreement)
+
+
+def test_map_is_georeferenced_with_legend_nodata_and_tags(tmp_path, store_dir, synth_root, trained_model):
+    summary = predict_tile(store_dir / "T30TYN.h5", trained_model, tmp_path, PredictOptions(window=64, overlap=8))
+    with rasterio.open(synth_root / "T30TYN" / "stack.tif") as stack, rasterio.open(summary["classes"]) as cls, \
+            rasterio.open(summary["confidence"]) as conf:
+        assert cls.crs == stack.crs and cls.transform == stack.transform and cls.shape == stack.shape
+        nodata = stack.read(1) == stack.nodata
+        classes, confidence = cls.read(1), conf.read(1)
+        assert np.all(classes[nodata] == 0) and np.all(classes[~nodata] > 0)  # nodata propagates
+        assert np.all(confidence[nodata] == 255) and confidence[~nodata].max() <= 100
+        assert cls.colormap(1)[11][:3] == (255, 85, 0)
+        tags = cls.tags()
+        assert tags["model"] == trained_model.name and len(tags["model_sha256"]) == 64
+        assert tags["input_dates"].startswith("20180105,") and "landcover_hpc" in tags["software"]
+    assert (tmp_path / "T30TYN_quicklook.png").is_file()
+    info = subprocess.run(["gdalinfo", summary["classes"]], capture_output=True, text=True, check=True).stdout
+    assert "LAYOUT=COG" in info
+
+
+def test_runs_are_identical_and_finished_maps_are_not_recomputed(tmp_path, store_dir, trained_model):
+    opts = PredictOptions(window=64, overlap=8)
+    first = predict_tile(store_dir / f"{TILE}.h5", trained_model, tmp_path / "a", opts)
+    second = predict_tile(store_dir / f"{TILE}.h5", trained_model, tmp_path / "b", opts)
+    assert np.array_equal(_read(first["classes"]), _read(second["classes"]))
+    again = predict_tile(store_dir / f"{TILE}.h5", trained_model, tmp_path / "a", opts)
+    assert again["skipped"]
+    forced = predict_tile(store_dir / f"{TILE}.h5", trained_model, tmp_path / "a",
+                          PredictOptions(window=64, overlap=8, force=True))
+    assert not forced["skipped"] and forced["windows"] == first["windows"]
+
+
+def test_killed_prediction_resumes_from_completed_windows(tmp_path, store_dir, trained_model):
+    """Kill a CLI run after its first resume point (SIGKILL from a progress hook), then resume."""
+    opts = ["--store", str(store_dir), "--model", str(trained_model), "--tile", TILE, "--out", str(tmp_path),
+            "--window", "48", "--overlap", "8"]
+    script = (
+        "import os, signal, sys\n"
+        "import landcover_hpc.maps.geotiff as g\n"
+        "original = g.MapWriter.checkpoint\n"
+        "def checkpoint(self):\n"
+        "    original(self)\n"
+        "    os.kill(os.getpid(), signal.SIGKILL)\n"
+        "g.MapWriter.checkpoint = checkpoint\n"
+        "from landcover_hpc.cli.predict import main\n"
+        f"sys.exit(main({opts!r} + ['--checkpoint-every', '3']))\n"
+    )
+    killed = subprocess.run([__import__("sys").executable, "-c", script], capture_output=True, text=True)
+    assert killed.returncode == -9
+    state = json.loads((tmp_path / ".partial" / f"{TILE}.json").read_text())
+    assert len(state["done"]) == 3 and not (tmp_path / f"{TILE}_classes.tif").exists()
+    assert predict_cli.main(opts) == 0
+    resumed = _read(tmp_path / f"{TILE}_classes.tif")
+    fresh = predict_tile(store_dir / f"{TILE}.h5", trained_model, tmp_path / "fresh", PredictOptions(window=48, overlap=8))
+    assert np.array_equal(resumed, _read(fresh["classes"]))
+    assert fresh["windows"] > 3
+
+
+def test_cli_errors(tmp_path, store_dir, trained_model, capsys):
+    assert predict_cli.main(["--store", str(store_dir), "--model", str(tmp_path / "nope.h5"), "--tile", TILE]) == 2
+    assert "nope.h5 not found" in capsys.readouterr().err
+    assert predict_cli.main(["--store", str(store_dir), "--model", str(trained_model), "--tile", "T30TWT"]) == 2
+    assert "T30TWT.h5 not found" in capsys.readouterr().err
+    assert predict_cli.main(["--store", str(store_dir), "--model", str(trained_model), "--tile", TILE,
+                             "--window", "50"]) == 2
+    assert "window size 50" in capsys.readouterr().err
