@@ -1,0 +1,194 @@
+"""One artefact file per trained model: weights and everything prediction needs, written atomically.
+
+File format (HDF5, no pickle, no serialised code):
+
+- root attributes ``format = "landcover_hpc.model"``, ``format_version = 1`` and ``metadata``: a JSON object
+  (architecture spec, band names, class codes, nomenclature, spectral indices, dates, software version,
+  free ``extra`` entries);
+- dataset ``percentiles``: ``(2, T*C)`` float64, 3rd and 97th percentile of every raw band channel;
+- group ``weights``: datasets ``000000``, ``000001``, ... in ``model.get_weights()`` order, each with
+  attribute ``name`` (the Keras variable name).
+
+``load_model`` rebuilds the network from the registry with the saved spec (optionally in another
+precision) and loads the weights, checking their count and shapes; no custom objects are needed.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import json
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Sequence
+
+import h5py
+import numpy as np
+import tensorflow as tf
+
+from ..errors import ConfigError, InputFormatError, InputNotFoundError
+from ..io import atomic_path
+from .registry import ModelSpec, model_spec
+
+__all__ = ["ModelMetadata", "save_model", "load_model", "FORMAT", "FORMAT_VERSION"]
+
+FORMAT = "landcover_hpc.model"
+FORMAT_VERSION = 1
+
+
+@dataclass(frozen=True, eq=False)  # eq would compare the percentiles array ambiguously
+class ModelMetadata:
+    """What a trained model needs besides its weights to predict a map.
+
+    Attributes:
+        band_names: ``(C,)`` band names in input order, e.g. ``("B2", ..., "B12")``.
+        class_codes: ``(K,)`` nomenclature codes; output channel k is ``class_codes[k]`` (class index k+1).
+        percentiles: ``(2, T*C)`` float, rows 3rd and 97th percentile per raw channel (date-major), used as
+            ``clip((x - p3) / (p97 - p3), 0, 1)`` before the extra channels are added.
+        nomenclature: JSON-serialisable description of the nomenclature (names, colours, ...).
+        spectral_indices: ``(E,)`` names of the extra channels appended after the bands of every date.
+        dates: ``(T,)`` dates of the regular grid (``YYYYMMDD``), or empty.
+        extra: further JSON-serialisable entries (training config, epochs, scores, ...).
+        spec: the network spec; filled from the model by :func:`save_model`.
+        software_version: ``landcover_hpc.__version__`` at save time; filled by :func:`save_model`.
+    """
+
+    band_names: tuple[str, ...]
+    class_codes: tuple[int, ...]
+    percentiles: np.ndarray
+    nomenclature: dict[str, Any] = field(default_factory=dict)
+    spectral_indices: tuple[str, ...] = ()
+    dates: tuple[str, ...] = ()
+    extra: dict[str, Any] = field(default_factory=dict)
+    spec: ModelSpec | None = None
+    software_version: str = ""
+
+    def __post_init__(self):
+        object.__setattr__(self, "band_names", tuple(str(b) for b in self.band_names))
+        object.__setattr__(self, "class_codes", tuple(int(c) for c in self.class_codes))
+        object.__setattr__(self, "spectral_indices", tuple(str(s) for s in self.spectral_indices))
+        object.__setattr__(self, "dates", tuple(str(d) for d in self.dates))
+        object.__setattr__(self, "percentiles", np.asarray(self.percentiles, dtype=np.float64))
+
+    def check(self, spec: ModelSpec) -> None:
+        """Raise ConfigError unless the metadata sizes agree with ``spec`` (T, C, K, E)."""
+        expected = {
+            "band_names": (len(self.band_names), spec.n_bands),
+            "class_codes": (len(self.class_codes), spec.n_classes),
+            "spectral_indices": (len(self.spectral_indices), spec.extra_channels_per_date),
+        }
+        for key, (got, want) in expected.items():
+            if got != want:
+                raise ConfigError(
+                    f"metadata {key} has {got} entries, the {spec.architecture} model needs {want}"
+                )
+        if self.dates and len(self.dates) != spec.n_dates:
+            raise ConfigError(
+                f"metadata dates has {len(self.dates)} entries, the model has {spec.n_dates} dates"
+            )
+        shape = (2, spec.n_dates * spec.n_bands)
+        if self.percentiles.shape != shape:
+            raise ConfigError(f"metadata percentiles has shape {self.percentiles.shape}, expected {shape}")
+        if not np.isfinite(self.percentiles).all():
+            raise ConfigError("metadata percentiles hold NaN or infinite values")
+
+    def _json(self) -> str:
+        values = {f.name: getattr(self, f.name) for f in dataclasses.fields(self) if f.name != "percentiles"}
+        values["spec"] = self.spec.to_dict() if self.spec else None
+        for key in ("band_names", "class_codes", "spectral_indices", "dates"):
+            values[key] = list(values[key])
+        try:
+            return json.dumps(values)
+        except TypeError as exc:
+            raise ConfigError(
+                f"model metadata is not JSON-serialisable (nomenclature or extra): {exc}"
+            ) from exc
+
+
+def save_model(path: str | Path, model: tf.keras.Model, metadata: ModelMetadata) -> ModelMetadata:
+    """Write weights and metadata to one HDF5 file, atomically.
+
+    Args:
+        path: destination file (conventionally ``*.h5``); its folder is created if needed.
+        model: a model built by ``get_model`` (or returned by :func:`load_model`).
+        metadata: band names, class codes, percentiles, ...; ``spec`` and ``software_version`` are filled.
+
+    Returns:
+        The metadata as written (with ``spec`` and ``software_version``).
+
+    Raises:
+        ConfigError: the model was not built by ``get_model``, or the metadata does not fit the model.
+    """
+    from .. import __version__
+
+    spec = model_spec(model)
+    metadata = dataclasses.replace(metadata, spec=spec, software_version=__version__)
+    metadata.check(spec)
+    text = metadata._json()
+    with atomic_path(path) as tmp:
+        with h5py.File(tmp, "w") as f:
+            f.attrs["format"] = FORMAT
+            f.attrs["format_version"] = FORMAT_VERSION
+            f.attrs["metadata"] = text
+            f.create_dataset("percentiles", data=metadata.percentiles)
+            group = f.create_group("weights")
+            for i, (variable, value) in enumerate(zip(model.weights, model.get_weights())):
+                dataset = group.create_dataset(f"{i:06d}", data=value)
+                dataset.attrs["name"] = variable.name
+    return metadata
+
+
+def load_model(path: str | Path, precision: str | None = None) -> tuple[tf.keras.Model, ModelMetadata]:
+    """Rebuild a saved model and its metadata.
+
+    Args:
+        path: file written by :func:`save_model`.
+        precision: ``"float32"`` or ``"bfloat16"`` to predict in another precision than saved; None keeps it.
+
+    Returns:
+        ``(model, metadata)``; the model is uncompiled (``predict_window`` / ``model(x)`` work directly).
+
+    Raises:
+        InputNotFoundError: the file does not exist.
+        InputFormatError: it is not a landcover_hpc model file, or its weights do not fit its spec.
+    """
+    path = Path(path)
+    if not path.is_file():
+        raise InputNotFoundError(f"model file {path} does not exist")
+    try:
+        f = h5py.File(path, "r")
+    except OSError as exc:
+        raise InputFormatError(f"{path} is not an HDF5 model file written by landcover_hpc: {exc}") from exc
+    with f:
+        if f.attrs.get("format") != FORMAT:
+            raise InputFormatError(
+                f"{path} is not a landcover_hpc model file (no format={FORMAT!r} attribute)"
+            )
+        version = int(f.attrs["format_version"])
+        if version > FORMAT_VERSION:
+            raise InputFormatError(
+                f"{path} has model format version {version}; this landcover_hpc reads <= {FORMAT_VERSION}"
+            )
+        values = json.loads(f.attrs["metadata"])
+        percentiles = f["percentiles"][()]
+        group = f["weights"]
+        names = sorted(group)
+        weights = [group[name][()] for name in names]
+    spec = ModelSpec.from_dict(values.pop("spec"))
+    metadata = ModelMetadata(percentiles=percentiles, spec=spec, **values)
+    model = spec.build(precision=precision) if precision else spec.build()
+    _set_weights(model, weights, path)
+    return model, metadata
+
+
+def _set_weights(model: tf.keras.Model, weights: Sequence[np.ndarray], path: Path) -> None:
+    expected = [tuple(v.shape) for v in model.weights]
+    got = [tuple(w.shape) for w in weights]
+    if expected != got:
+        first = next(
+            (i for i, (a, b) in enumerate(zip(expected, got)) if a != b), min(len(got), len(expected))
+        )
+        raise InputFormatError(
+            f"{path}: its {len(got)} weight arrays do not fit the rebuilt {model.name} model "
+            f"({len(expected)} expected, first difference at array {first}); the file is damaged or edited"
+        )
+    model.set_weights(weights)

@@ -1,0 +1,168 @@
+"""Build a model by name: the one entry point that training, prediction and benchmarks use.
+
+``get_model`` validates the name, calls the architecture's builder and attaches a :class:`ModelSpec` to the
+model (``model_spec(model)``): everything needed to build the same network again, which is what
+``persistence.save_model`` writes next to the weights.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from dataclasses import dataclass, field
+from typing import Any, Callable
+
+import tensorflow as tf
+
+from ..errors import ConfigError
+from .architectures import PRECISION_POLICIES, build_fgunet, build_lstm, build_mlp, build_tsfgunet, build_unet
+
+__all__ = ["MODEL_NAMES", "PRECISIONS", "ModelSpec", "get_model", "model_spec"]
+
+_BUILDERS: dict[str, Callable[..., tf.keras.Model]] = {
+    "fgunet": build_fgunet,
+    "unet": build_unet,
+    "mlp": build_mlp,
+    "lstm": build_lstm,
+    "tsfgunet": build_tsfgunet,
+}
+#: Valid architecture names, in the order of the paper's Table 2 comparison.
+MODEL_NAMES: tuple[str, ...] = tuple(_BUILDERS)
+#: Valid ``precision`` values.
+PRECISIONS: tuple[str, ...] = tuple(PRECISION_POLICIES)
+
+_SPEC_ATTRIBUTE = "_landcover_spec"
+
+
+@dataclass(frozen=True)
+class ModelSpec:
+    """Everything needed to rebuild a network: architecture name and builder arguments.
+
+    Attributes:
+        architecture: one of :data:`MODEL_NAMES`.
+        n_dates: T. n_bands: C. n_classes: K. n_groups: G (unused by lstm/tsfgunet).
+        extra_channels_per_date: E, channels after the C bands of each date (spectral indices).
+        precision: ``"float32"`` or ``"bfloat16"``.
+        dropout: dropout rate used in training.
+        options: further builder keyword arguments (JSON-serialisable).
+    """
+
+    architecture: str
+    n_dates: int
+    n_bands: int
+    n_classes: int
+    n_groups: int = 11
+    extra_channels_per_date: int = 0
+    precision: str = "float32"
+    dropout: float = 0.2
+    options: dict[str, Any] = field(default_factory=dict)
+
+    @property
+    def channels_per_date(self) -> int:
+        """C' = C + E."""
+        return self.n_bands + self.extra_channels_per_date
+
+    @property
+    def input_channels(self) -> int:
+        """T * C', the channel count of the model input."""
+        return self.n_dates * self.channels_per_date
+
+    def to_dict(self) -> dict[str, Any]:
+        return dataclasses.asdict(self)
+
+    @classmethod
+    def from_dict(cls, values: dict[str, Any]) -> "ModelSpec":
+        known = {f.name for f in dataclasses.fields(cls)}
+        unknown = sorted(set(values) - known)
+        if unknown:
+            raise ConfigError(f"model spec has unknown keys {unknown}; allowed: {sorted(known)}")
+        return cls(**values)
+
+    def build(self, **overrides: Any) -> tf.keras.Model:
+        """Build this network (``overrides`` replace fields, e.g. ``precision="bfloat16"``)."""
+        spec = dataclasses.replace(self, **overrides) if overrides else self
+        return get_model(
+            spec.architecture,
+            spec.n_dates,
+            spec.n_bands,
+            spec.n_classes,
+            n_groups=spec.n_groups,
+            extra_channels_per_date=spec.extra_channels_per_date,
+            precision=spec.precision,
+            dropout=spec.dropout,
+            **spec.options,
+        )
+
+
+def get_model(
+    name: str,
+    n_dates: int,
+    n_bands: int,
+    n_classes: int,
+    n_groups: int = 11,
+    extra_channels_per_date: int = 0,
+    precision: str = "float32",
+    dropout: float = 0.2,
+    **options: Any,
+) -> tf.keras.Model:
+    """Build an uncompiled model by architecture name.
+
+    Args:
+        name: one of :data:`MODEL_NAMES` (``fgunet``, ``unet``, ``mlp``, ``lstm``, ``tsfgunet``).
+        n_dates: T, dates of the regular date grid.
+        n_bands: C, spectral bands per date.
+        n_classes: K, classes of the nomenclature.
+        n_groups: G, temporal groups of the grouped models; must divide T (ignored by lstm, tsfgunet).
+        extra_channels_per_date: E, channels appended after the bands of every date (spectral indices).
+        precision: ``"float32"`` or ``"bfloat16"`` (mixed: bfloat16 compute, float32 weights and softmax).
+        dropout: dropout rate.
+        **options: further builder arguments (``spatial_shape=(H, W)`` fixes the input size, for FLOP
+            counting and summaries).
+
+    Returns:
+        Model mapping ``(B, H, W, T*(C+E))`` float32, date-major, H and W multiples of 4, to
+        ``(B, H, W, K)`` float32 probabilities. ``model_spec(model)`` gives its :class:`ModelSpec`.
+
+    Raises:
+        ConfigError: unknown name or precision, invalid size, or G not dividing T.
+    """
+    if name not in _BUILDERS:
+        raise ConfigError(f"unknown model {name!r}; valid names: {', '.join(MODEL_NAMES)}")
+    model = _BUILDERS[name](
+        n_dates,
+        n_bands,
+        n_classes,
+        n_groups=n_groups,
+        extra_channels_per_date=extra_channels_per_date,
+        precision=precision,
+        dropout=dropout,
+        **options,
+    )
+    spec_options = {k: v for k, v in options.items() if k != "spatial_shape"}
+    spec = ModelSpec(
+        name,
+        n_dates,
+        n_bands,
+        n_classes,
+        n_groups,
+        extra_channels_per_date,
+        precision,
+        float(dropout),
+        spec_options,
+    )
+    # Plain attribute on purpose: Keras tracks lists/dicts set on models, not frozen dataclasses.
+    object.__setattr__(model, _SPEC_ATTRIBUTE, spec)
+    return model
+
+
+def model_spec(model: tf.keras.Model) -> ModelSpec:
+    """The :class:`ModelSpec` of a model built by :func:`get_model`.
+
+    Raises:
+        ConfigError: the model was not built by :func:`get_model`.
+    """
+    spec = getattr(model, _SPEC_ATTRIBUTE, None)
+    if spec is None:
+        raise ConfigError(
+            f"model {model.name!r} has no landcover_hpc spec; build it with landcover_hpc.models.get_model"
+        )
+    return spec

@@ -1,0 +1,131 @@
+import numpy as np
+import pytest
+import tensorflow as tf
+
+from landcover_hpc.errors import ConfigError, InputFormatError
+from landcover_hpc.models import MODEL_NAMES, check_window_size, get_model, predict_window
+from landcover_hpc.models.architectures import DatesToSequence
+
+
+@pytest.mark.parametrize("name", MODEL_NAMES)
+def test_models_output_is_per_pixel_probabilities(name, rng, small):
+    model = get_model(name, **small, extra_channels_per_date=2)
+    window = rng.random((2, 16, 8, 6 * (4 + 2)), dtype=np.float32)
+    probabilities = model(window, training=False).numpy()
+    assert probabilities.shape == (2, 16, 8, 5)
+    assert probabilities.dtype == np.float32
+    np.testing.assert_allclose(probabilities.sum(-1), 1.0, rtol=1e-5)
+
+
+@pytest.mark.parametrize("name", MODEL_NAMES)
+def test_models_logits_are_linear_and_softmax_separate(name, small):
+    model = get_model(name, **small)
+    assert model.get_layer("logits").activation is tf.keras.activations.linear
+    assert isinstance(model.get_layer("probabilities"), tf.keras.layers.Softmax)
+
+
+def test_models_same_model_predicts_patch_and_512_window(rng):
+    model = get_model("fgunet", n_dates=2, n_bands=2, n_classes=3, n_groups=1)
+    patch = rng.random((64, 64, 4), dtype=np.float32)
+    window = rng.random((512, 512, 4), dtype=np.float32)
+    window[:64, :64] = patch
+    assert predict_window(model, patch).shape == (64, 64, 3)
+    big = predict_window(model, window)
+    assert big.shape == (512, 512, 3)
+    # Fully convolutional: 32 px away from the patch's right/bottom border (more than the receptive field
+    # radius), the window and the patch give the same probabilities.
+    np.testing.assert_allclose(big[:32, :32], predict_window(model, patch)[:32, :32], atol=1e-5)
+
+
+@pytest.mark.parametrize("size", [(30, 32), (32, 30), (0, 32), (-4, 8)])
+def test_models_window_size_must_be_multiple_of_4(size):
+    with pytest.raises(ConfigError, match="multiple of 4"):
+        check_window_size(*size)
+
+
+def test_models_predict_window_checks_size_and_channels(rng, small):
+    model = get_model("mlp", **small)
+    with pytest.raises(ConfigError, match="height=18"):
+        predict_window(model, rng.random((18, 16, 24), dtype=np.float32))
+    with pytest.raises(InputFormatError, match="expects 24"):
+        predict_window(model, rng.random((16, 16, 20), dtype=np.float32))
+
+
+@pytest.mark.parametrize("name", ["mlp", "unet", "fgunet"])
+def test_models_group_body_weights_do_not_grow_with_groups(name):
+    # Same dates per group (2), 1 vs 3 groups: one shared body, only the 1x1 classifier input widens.
+    one = get_model(name, n_dates=2, n_bands=4, n_classes=5, n_groups=1)
+    three = get_model(name, n_dates=6, n_bands=4, n_classes=5, n_groups=3)
+    assert len(one.trainable_weights) == len(three.trainable_weights)
+    body = three.get_layer("group_body")
+    assert body.count_params() == one.get_layer("group_body").count_params()
+    width = body.output_shape[-1]
+    assert three.count_params() - one.count_params() == 2 * width * 5
+
+
+@pytest.mark.parametrize("name", ["mlp", "fgunet"])
+def test_models_one_shared_body_applied_to_each_date_major_group(name, small_window, small):
+    """Recompute the model by hand: the SAME body on channels [g*8, (g+1)*8) of each group, then the head."""
+    model = get_model(name, **small)
+    body = model.get_layer("group_body")
+    group_channels = 2 * 4  # T/G dates x C bands, consecutive in date-major order
+    features = [
+        body(small_window[..., g * group_channels : (g + 1) * group_channels], training=False)
+        for g in range(3)
+    ]
+    logits = model.get_layer("logits")(tf.concat(features, axis=-1))
+    np.testing.assert_allclose(model(small_window, training=False), tf.nn.softmax(logits), atol=1e-5)
+    # Changing group 2's input changes the output exactly as the shared body says.
+    changed = small_window.copy()
+    changed[..., 16:24] = changed[..., 0:8]
+    features[2] = features[0]
+    logits = model.get_layer("logits")(tf.concat(features, axis=-1))
+    np.testing.assert_allclose(model(changed, training=False), tf.nn.softmax(logits), atol=1e-5)
+
+
+@pytest.mark.parametrize("name", ["mlp", "lstm"])
+def test_models_pixelwise_models_see_one_pixel(name, small_window, small):
+    model = get_model(name, **small)
+    changed = small_window.copy()
+    changed[0, 5, 7] += 1.0
+    diff = np.abs(model(changed, training=False) - model(small_window, training=False)).sum(-1)
+    assert diff[0, 5, 7] > 0
+    diff[0, 5, 7] = 0
+    assert diff.max() == 0
+
+
+def test_models_dates_to_sequence_is_date_major():
+    n_dates, channels = 3, 4
+    values = np.array([100 * t + c for t in range(n_dates) for c in range(channels)], dtype=np.float32)
+    window = np.broadcast_to(values, (1, 4, 4, n_dates * channels))
+    sequence = DatesToSequence(n_dates)(window).numpy()
+    assert sequence.shape == (1, n_dates, 4, 4, channels)
+    np.testing.assert_array_equal(sequence[0, 2, 1, 3], [200, 201, 202, 203])
+
+
+def test_models_dropout_only_in_training(small_window, small):
+    model = get_model("fgunet", **small, dropout=0.5)
+    inference = [model(small_window, training=False).numpy() for _ in range(2)]
+    np.testing.assert_array_equal(inference[0], inference[1])
+    assert not np.allclose(model(small_window, training=True), inference[0])
+    dropouts = [
+        layer for layer in model.get_layer("group_body").layers if isinstance(layer, tf.keras.layers.Dropout)
+    ]
+    assert len(dropouts) == 5 + 2  # one per U-Net pair, two in the 1x1 path
+
+
+@pytest.mark.parametrize("name", MODEL_NAMES)
+def test_models_bfloat16_per_layer_without_global_policy(name, small_window, small):
+    before = tf.keras.mixed_precision.global_policy().name
+    mixed = get_model(name, **small, precision="bfloat16")
+    plain = get_model(name, **small)
+    assert tf.keras.mixed_precision.global_policy().name == before == "float32"
+    assert mixed.get_layer("logits").compute_dtype == "bfloat16"
+    assert mixed.get_layer("probabilities").compute_dtype == "float32"
+    assert all(w.dtype == tf.float32 for w in mixed.weights)
+    assert plain.get_layer("logits").compute_dtype == "float32"
+    assert mixed.count_params() == plain.count_params()
+    mixed.set_weights(plain.get_weights())
+    out = mixed(small_window, training=False)
+    assert out.dtype == tf.float32
+    np.testing.assert_allclose(out, plain(small_window, training=False), atol=0.05)
