@@ -35,6 +35,7 @@ install_system_packages() {
     command -v g++ >/dev/null || missing+=(g++)
     command -v make >/dev/null || missing+=(make)
     command -v cmake >/dev/null || missing+=(cmake)
+    command -v shellcheck >/dev/null || missing+=(shellcheck)
     command -v "$PYTHON" >/dev/null || missing+=(python3.11 python3.11-venv python3.11-dev)
     if [ ${#missing[@]} -gt 0 ]; then
         log "installing system packages: ${missing[*]}"

@@ -1,0 +1,271 @@
+"""Horovod-Keras data-parallel training of the models on class-balanced patches (``landcover-train``).
+
+The paper's procedure (DESIGN-NOTES section 3), in Horovod's canonical order: ``hvd.init``, threads from
+the allocation, the model, Adam (or SGD) wrapped in ``hvd.DistributedOptimizer`` (gradients averaged over
+ranks), initial broadcast of weights and optimizer state from rank 0, the warm-up schedule per batch, metric
+averaging, rank-0 checkpoints and logs.
+
+Distributed maths: the loss of a batch is normalised by the number of labelled pixels of the *global*
+batch: before each step the ranks allreduce their labelled-pixel counts and each scales its loss (already
+divided by its own count) by ``N * n_local / n_global``; the averaged gradient is then exactly the gradient of
+the global batch's loss, as if one process had trained on all N x b patches.
+
+Every step is a function of (seed, global step): the sampler's batches and the learning rate. ``--resume``
+restores weights, optimizer state and the step from the last checkpoint and continues with the batches and
+rates an uninterrupted run would have used. Rank 0 writes into ``run_dir``: config.yaml (effective config),
+history.csv (one row per epoch), steps.csv (one row per batch: rate, loss, digest of rank 0's batch),
+tensorboard/, checkpoint.h5 (every epoch), best_model.h5 (best validation kappa) and final_model.h5.
+"""
+
+from __future__ import annotations
+
+import csv
+import hashlib
+import json
+import sys
+import time
+from pathlib import Path
+
+import numpy as np
+import yaml
+
+from ..data.store import TileStore
+from ..errors import InputNotFoundError
+from ..io import atomic_path, write_text_atomic
+from ..parallel import launched_by_mpi
+from .checkpoint import load_checkpoint, save_checkpoint
+from .config import Config
+from .schedule import learning_rate
+
+__all__ = ["train", "train_step", "validate", "ScaledLoss"]
+
+_HISTORY_FIELDS = ["epoch", "loss", "lr", "val_overall_accuracy", "val_kappa", "patches_per_second", "seconds"]
+_STEP_FIELDS = ["step", "epoch", "lr", "loss", "batch_digest"]
+
+
+def _scaled_loss_class():
+    import tensorflow as tf
+
+    from ..models import WeightedSparseCrossEntropy
+
+    class ScaledLoss(WeightedSparseCrossEntropy):
+        """The weighted sparse cross-entropy times a per-step factor (global normalisation, see above)."""
+
+        def __init__(self, class_weights, name: str = "weighted_crossentropy"):
+            super().__init__(class_weights, name=name)
+            self.scale = tf.Variable(1.0, trainable=False, dtype=tf.float32, name="loss_scale")
+
+        def call(self, y_true, y_pred):
+            return self.scale * super().call(y_true, y_pred)
+
+    return ScaledLoss
+
+
+def ScaledLoss(class_weights):  # noqa: N802 - a factory that looks like the class it returns
+    return _scaled_loss_class()(class_weights)
+
+
+def _digest(x: np.ndarray, y: np.ndarray) -> str:
+    return hashlib.sha1(np.ascontiguousarray(x).tobytes() + np.ascontiguousarray(y).tobytes()).hexdigest()[:16]
+
+
+def _rewrite_csv(path: Path, fields: list[str], rows: list[dict]) -> None:
+    with atomic_path(path) as tmp, open(tmp, "w", newline="") as f:
+        writer = csv.DictWriter(f, fieldnames=fields)
+        writer.writeheader()
+        writer.writerows(rows)
+
+
+def _read_csv(path: Path) -> list[dict]:
+    if not path.is_file():
+        return []
+    with open(path, newline="") as f:
+        return list(csv.DictReader(f))
+
+
+def train(config: Config, resume: bool = False, log=print) -> dict:
+    """Train ``config.model`` on ``config.data``; return the last epoch's metrics (on every rank).
+
+    Runs as one process or under mpirun/srun (one Horovod rank per process).
+    """
+    from ..runtime import configure_tensorflow
+
+    comm = None
+    if launched_by_mpi():
+        from mpi4py import MPI
+
+        comm = MPI.COMM_WORLD
+    threads = configure_tensorflow(config.threads)
+    import horovod.tensorflow as hvd_tf
+    import horovod.tensorflow.keras as hvd
+    import tensorflow as tf
+
+    hvd.init()
+    rank, size = hvd.rank(), hvd.size()
+    say = log if rank == 0 else (lambda *a, **k: None)
+
+    from ..models import ModelMetadata, class_weights, get_model, save_model
+    from ..sampling import PatchSampler, SamplerOptions
+    from ..sampling.transforms import INDEX_NAMES
+
+    run_dir = Path(config.output.run_dir)
+    store_dir = Path(config.data.store)
+    if not (store_dir / "dataset.json").is_file():
+        raise InputNotFoundError(f"{store_dir / 'dataset.json'} not found: run landcover-prepare --out {store_dir} "
+                                 "or set data.store")
+    dataset = json.loads((store_dir / "dataset.json").read_text())
+    n_dates, bands = len(dataset["dates"]), dataset["bands"]
+    config.check_dates(n_dates)
+    tcfg = config.training
+    steps_per_epoch = tcfg.batches_per_epoch
+
+    sampler = PatchSampler(store_dir, comm, SamplerOptions(batch_size=tcfg.batch_size, seed=tcfg.seed,
+                                                          augment=config.data.augment, indices=config.data.indices,
+                                                          memory_budget=config.data.memory_budget),
+                           tiles=config.data.tiles)
+    tf.keras.utils.set_random_seed(tcfg.seed + rank)  # dropout masks differ per rank, weights come from rank 0
+    train_counts = np.sum([_train_counts(store_dir / f"{t}.h5") for t in sampler.tile_ids], axis=0)
+    weights = class_weights(train_counts)
+    model = get_model(config.model.name, n_dates, len(bands), len(sampler.class_codes),
+                      n_groups=config.model.n_groups, extra_channels_per_date=len(INDEX_NAMES) if config.data.indices else 0,
+                      precision=config.model.precision, dropout=config.model.dropout)
+    base = (tf.keras.optimizers.legacy.Adam(tcfg.learning_rate) if tcfg.optimizer == "adam"
+            else tf.keras.optimizers.legacy.SGD(tcfg.learning_rate))
+    optimizer = hvd.DistributedOptimizer(base)
+    loss = ScaledLoss(weights)
+    model.compile(optimizer=optimizer, loss=loss)
+    optimizer._create_all_weights(model.trainable_variables)  # slots exist before restore and broadcast
+
+    start_epoch, best_kappa = 0, -np.inf
+    checkpoint_path = run_dir / "checkpoint.h5"
+    if resume and checkpoint_path.is_file():
+        model_weights, optimizer_weights, state = load_checkpoint(checkpoint_path)
+        model.set_weights(model_weights)
+        optimizer.set_weights(optimizer_weights)
+        sampler.load_state_dict(state["sampler"])
+        start_epoch, best_kappa = state["epoch"] + 1, state["best_kappa"]
+        say(f"resuming from {checkpoint_path}: epoch {start_epoch + 1}, step {start_epoch * steps_per_epoch}")
+    elif resume:
+        say(f"no checkpoint in {run_dir}: starting from scratch")
+    hvd_tf.broadcast_variables(model.variables, root_rank=0)
+    hvd_tf.broadcast_variables(optimizer.variables(), root_rank=0)
+    sampler.seek(start_epoch * steps_per_epoch)
+
+    metadata = ModelMetadata(band_names=bands, class_codes=sampler.class_codes, percentiles=sampler.percentiles,
+                             nomenclature=dataset["nomenclature"], dates=dataset["dates"],
+                             spectral_indices=INDEX_NAMES if config.data.indices else (),
+                             extra={"config": config.to_dict()})
+    history, steps_log, writer = _open_logs(run_dir, config, start_epoch, steps_per_epoch) if rank == 0 else ([], [], None)
+    say(f"training {config.model.name} ({model.count_params()} parameters) on {len(sampler.tile_ids)} tiles, "
+        f"{size} rank(s) x {tcfg.batch_size} patches of {sampler.patch_size} px, {threads} thread(s) per rank, "
+        f"{tcfg.epochs} epochs x {steps_per_epoch} batches")
+
+    last = {}
+    for epoch in range(start_epoch, tcfg.epochs):
+        t0 = time.perf_counter()
+        losses = []
+        for batch in range(steps_per_epoch):
+            step = epoch * steps_per_epoch + batch
+            lr = learning_rate(step, steps_per_epoch, tcfg.learning_rate, size, tcfg.warmup_epochs)
+            tf.keras.backend.set_value(optimizer.lr, lr)
+            x, y = next(sampler)
+            batch_loss = train_step(model, loss, x, y, comm, size)
+            losses.append(batch_loss)
+            if rank == 0:
+                steps_log.append({"step": step, "epoch": epoch, "lr": f"{lr:.8g}", "loss": f"{batch_loss:.6f}",
+                                  "batch_digest": _digest(x, y)})
+                if (batch + 1) % config.output.log_every == 0 or batch + 1 == steps_per_epoch:
+                    rate = size * tcfg.batch_size * (batch + 1) / (time.perf_counter() - t0)
+                    say(f"epoch {epoch + 1}/{tcfg.epochs} batch {batch + 1}/{steps_per_epoch}: loss {batch_loss:.4f}, "
+                        f"lr {lr:.2e}, {rate:.1f} patches/s")
+        seconds = time.perf_counter() - t0
+        oa, kappa = validate(model, sampler, tcfg.validation_batches, len(sampler.class_codes), comm)
+        row = {"epoch": epoch + 1, "loss": float(np.mean(losses)), "lr": lr, "val_overall_accuracy": oa,
+               "val_kappa": kappa, "patches_per_second": size * tcfg.batch_size * steps_per_epoch / seconds,
+               "seconds": seconds}
+        last = row
+        say(f"epoch {epoch + 1}/{tcfg.epochs}: loss {row['loss']:.4f}, lr {lr:.2e}, "
+            f"{row['patches_per_second']:.1f} patches/s, validation OA {oa:.3f} kappa {kappa:.3f}")
+        if rank == 0:
+            history.append(row)
+            _write_epoch(run_dir, history, steps_log, writer, row)
+            improved = kappa > best_kappa
+            best_kappa = max(best_kappa, kappa)
+            epoch_meta = _with_extra(metadata, epoch=epoch + 1, val_kappa=kappa, val_overall_accuracy=oa)
+            if improved:
+                save_model(run_dir / "best_model.h5", model, epoch_meta)
+            save_checkpoint(checkpoint_path, model.get_weights(), optimizer.get_weights(),
+                            {"epoch": epoch, "best_kappa": best_kappa, "sampler": sampler.state_dict(),
+                             "step": (epoch + 1) * steps_per_epoch})
+            if epoch + 1 == tcfg.epochs:
+                save_model(run_dir / "final_model.h5", model, epoch_meta)
+        if comm is not None:
+            comm.Barrier()  # a checkpoint is complete before any rank goes on
+    sampler.close()
+    if writer is not None:
+        writer.close()
+    return last
+
+
+def _with_extra(metadata, **extra):
+    import dataclasses
+
+    return dataclasses.replace(metadata, extra={**metadata.extra, **extra})
+
+
+def _train_counts(path: Path) -> np.ndarray:
+    with TileStore(path) as store:
+        return store.class_counts("train")
+
+
+def train_step(model, loss, x: np.ndarray, y: np.ndarray, comm, size: int) -> float:
+    """One synchronous step on this rank's batch; returns the global batch's loss (same on every rank)."""
+    n_local = int(np.count_nonzero(y))
+    n_global = _allreduce(comm, np.array([n_local], np.int64))[0]
+    loss.scale.assign(size * n_local / n_global if n_global else 0.0)
+    value = float(model.train_on_batch(x, y))
+    return float(_allreduce(comm, np.array([value]))[0] / size)
+
+
+def _allreduce(comm, values: np.ndarray) -> np.ndarray:
+    if comm is None:
+        return values
+    from mpi4py import MPI
+
+    out = np.empty_like(values)
+    comm.Allreduce(values, out, op=MPI.SUM)
+    return out
+
+
+def validate(model, sampler, n_batches: int, n_classes: int, comm) -> tuple[float, float]:
+    """Overall accuracy and kappa over the validation patches of all ranks (identical on every rank)."""
+    from ..evaluation.metrics import confusion_matrix, scores_from_confusion
+
+    cm = np.zeros((n_classes, n_classes), np.int64)
+    for x, y in sampler.validation_batches(n_batches):
+        predicted = np.argmax(np.asarray(model.predict_on_batch(x)), axis=-1) + 1
+        cm += confusion_matrix(y, predicted, n_classes)
+    scores = scores_from_confusion(_allreduce(comm, cm))
+    return scores["overall_accuracy"], scores["kappa"]
+
+
+def _open_logs(run_dir: Path, config: Config, start_epoch: int, steps_per_epoch: int):
+    import tensorflow as tf
+
+    run_dir.mkdir(parents=True, exist_ok=True)
+    write_text_atomic(run_dir / "config.yaml", yaml.safe_dump(config.to_dict(), sort_keys=False))
+    history = [r for r in _read_csv(run_dir / "history.csv") if int(r["epoch"]) <= start_epoch]
+    steps = [r for r in _read_csv(run_dir / "steps.csv") if int(r["step"]) < start_epoch * steps_per_epoch]
+    return history, steps, tf.summary.create_file_writer(str(run_dir / "tensorboard"))
+
+
+def _write_epoch(run_dir: Path, history: list[dict], steps: list[dict], writer, row: dict) -> None:
+    import tensorflow as tf
+
+    _rewrite_csv(run_dir / "history.csv", _HISTORY_FIELDS, history)
+    _rewrite_csv(run_dir / "steps.csv", _STEP_FIELDS, steps)
+    with writer.as_default():
+        for key in ("loss", "lr", "val_overall_accuracy", "val_kappa", "patches_per_second"):
+            tf.summary.scalar(key, row[key], step=row["epoch"])
+    writer.flush()
+    sys.stdout.flush()

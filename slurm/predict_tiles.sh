@@ -1,0 +1,28 @@
+#!/usr/bin/env bash
+# Nightly map production: one array task per tile of a tile list, each predicting its tile's maps.
+#   sbatch --array=1-$(wc -l < tiles.txt) slurm/predict_tiles.sh tiles.txt MODEL STORE_DIR OUT_DIR [options]
+# A task whose map is up to date exits at once; a killed task resumes from its completed windows.
+#SBATCH --job-name=landcover-predict
+#SBATCH --nodes=1
+#SBATCH --ntasks=1
+#SBATCH --cpus-per-task=24
+#SBATCH --time=02:00:00
+#SBATCH --requeue
+#SBATCH --output=logs/%x-%A_%a.out
+set -euo pipefail
+if [ $# -lt 4 ]; then
+    echo "usage: sbatch --array=1-N slurm/predict_tiles.sh TILE_LIST MODEL STORE_DIR OUT_DIR [landcover-predict options]" >&2
+    exit 2
+fi
+TILE_LIST=$1 MODEL=$2 STORE=$3 OUT=$4
+shift 4
+REPO=${LANDCOVER_HPC_HOME:-${SLURM_SUBMIT_DIR:-$(pwd)}}
+cd "$REPO"
+mkdir -p logs
+TILE=$(sed -n "${SLURM_ARRAY_TASK_ID:-1}p" "$TILE_LIST" | tr -d '[:space:]')
+if [ -z "$TILE" ]; then
+    echo "no tile on line ${SLURM_ARRAY_TASK_ID:-1} of $TILE_LIST" >&2
+    exit 2
+fi
+export OMP_NUM_THREADS=${SLURM_CPUS_PER_TASK:-1} TF_CPP_MIN_LOG_LEVEL=2 PYTHONUNBUFFERED=1
+exec .venv/bin/landcover-predict --tile "$TILE" --model "$MODEL" --store "$STORE" --out "$OUT" "$@"

@@ -1,0 +1,67 @@
+import pytest
+import yaml
+
+from landcover_hpc.cli import train as train_cli
+from landcover_hpc.errors import ConfigError
+from landcover_hpc.training import learning_rate, load_config
+
+
+@pytest.mark.parametrize("name", ["fgunet", "unet", "mlp", "lstm", "tsfgunet", "demo"])
+def test_shipped_configs_are_valid(name):
+    config = load_config(f"configs/{name}.yaml")
+    if name != "demo":
+        assert config.model.name == name
+        assert (config.training.epochs, config.training.batch_size, config.training.learning_rate,
+                config.training.warmup_epochs) == (50, 8, 0.001, 5)
+
+
+def test_overrides_change_values_with_their_types():
+    config = load_config("configs/fgunet.yaml", ["training.epochs=3", "model.name=unet", "data.tiles=[T31UDQ]",
+                                                 "training.learning_rate=2e-3", "threads=4"])
+    assert (config.training.epochs, config.model.name, config.data.tiles) == (3, "unet", ["T31UDQ"])
+    assert config.training.learning_rate == 0.002 and config.threads == 4
+
+
+@pytest.mark.parametrize("override, message", [
+    ("training.epoch=3", "unknown key(s) training.epoch"),
+    ("optimiser.lr=1", "unknown key(s) optimiser"),
+    ("training.epochs=three", "training.epochs='three': expected an integer"),
+    ("training.epochs=0", "training.epochs=0: must be >= 1"),
+    ("model.name=vgg16", "model.name='vgg16': must be one of fgunet"),
+    ("model.precision=float16", "must be one of float32, bfloat16"),
+    ("data.augment=maybe", "expected true or false"),
+    ("training.batch_size", "expected section.key=value"),
+])
+def test_bad_configs_fail_with_one_clear_line(override, message, capsys):
+    assert train_cli.main(["--config", "configs/demo.yaml", override]) == 2
+    err = capsys.readouterr().err.strip()
+    assert len(err.splitlines()) == 1 and message in err and "configs/demo.yaml" in err
+
+
+def test_groups_must_divide_the_dates(store_dir):
+    config = load_config("configs/demo.yaml", [f"data.store={store_dir}", "model.n_groups=7"])
+    with pytest.raises(ConfigError, match=r"n_groups=7 does not divide the 33 dates .* use one of \[1, 3, 11, 33\]"):
+        config.check_dates(33)
+
+
+def test_missing_config_file(capsys):
+    assert train_cli.main(["--config", "configs/nope.yaml"]) == 2
+    assert "config configs/nope.yaml not found" in capsys.readouterr().err
+
+
+def test_warmup_goes_from_lr_over_n_to_lr_like_horovod():
+    n, lr, w, steps = 11, 1e-3, 5, 100
+    assert learning_rate(0, steps, lr, n, w) == pytest.approx(lr / n)
+    assert learning_rate(w * steps, steps, lr, n, w) == lr
+    assert learning_rate(10 * steps, steps, lr, n, w) == lr
+    for step in (1, 37, 250, 499):  # Horovod's LearningRateWarmupCallback: lr / N * (epoch * (N - 1) / w + 1)
+        epoch = step / steps
+        assert learning_rate(step, steps, lr, n, w) == pytest.approx(lr / n * (epoch * (n - 1) / w + 1))
+    assert learning_rate(0, steps, lr, 1, w) == lr  # one rank: nothing to warm up
+
+
+def test_effective_config_round_trips_through_yaml(tmp_path):
+    config = load_config("configs/demo.yaml", ["training.epochs=2"])
+    path = tmp_path / "config.yaml"
+    path.write_text(yaml.safe_dump(config.to_dict()))
+    assert load_config(path).to_dict() == config.to_dict()
