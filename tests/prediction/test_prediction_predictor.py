@@ -106,3 +106,20 @@ def test_cli_errors(tmp_path, store_dir, trained_model, capsys):
     assert predict_cli.main(["--store", str(store_dir), "--model", str(trained_model), "--tile", TILE,
                              "--window", "50"]) == 2
     assert "window size 50" in capsys.readouterr().err
+
+
+def test_several_ranks_give_the_single_rank_map(tmp_path, store_dir, trained_model):
+    import os
+    import sys
+
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("OMPI_", "PMIX_", "PMI_"))}
+    env["TF_CPP_MIN_LOG_LEVEL"] = "2"
+    cmd = ["mpirun", "--oversubscribe", "--allow-run-as-root", "--bind-to", "none", "-n", "3", sys.executable, "-m",
+           "landcover_hpc.cli.predict", "--store", str(store_dir), "--model", str(trained_model), "--tile", TILE,
+           "--out", str(tmp_path / "mpi"), "--window", "48", "--overlap", "8", "--threads", "1"]
+    out = subprocess.run(cmd, capture_output=True, text=True, env=env, timeout=600)
+    assert out.returncode == 0, out.stderr[-3000:]
+    assert out.stdout.count(f"{TILE}:") == 1  # rank 0 alone reports
+    single = predict_tile(store_dir / f"{TILE}.h5", trained_model, tmp_path / "one", PredictOptions(window=48, overlap=8))
+    assert np.array_equal(_read(tmp_path / "mpi" / f"{TILE}_classes.tif"), _read(single["classes"]))
+    assert np.array_equal(_read(tmp_path / "mpi" / f"{TILE}_confidence.tif"), _read(single["confidence"]))
