@@ -1,0 +1,268 @@
+"""The Random Forest as plain arrays: fitting with scikit-learn, a safe HDF5 file, numpy prediction.
+
+Parameters are those of the operational chain (Orfeo ToolBox 6.2, OpenCV ``RTrees``): 100 trees, maximum
+depth 20, at least 10 samples in a node to split it. OpenCV's ``minSampleCount`` ("a node with fewer
+samples is not split") is scikit-learn's ``min_samples_split`` (not ``min_samples_leaf``, which OpenCV does
+not have); OpenCV's ``activeVarCount = 0`` (sqrt of the feature count tried per split) is
+``max_features="sqrt"``; both draw a bootstrap sample per tree and split on the Gini impurity.
+
+Model file (HDF5; no pickle, no serialised code, nothing is executed on load)::
+
+    attributes  format = "landcover_hpc.rf_model", format_version = 1,
+                metadata = JSON: class_codes (output columns), bands, dates, n_features, params,
+                training summary (tiles, pixels per class, seed), nomenclature, software_version
+    /tree_offsets      (n_trees + 1,) int64: tree t owns nodes tree_offsets[t]:tree_offsets[t+1]
+    /tree_depth        (n_trees,) int32
+    /children_left     (N,) int32, node index inside its tree, -1 at leaves (sklearn tree_.children_left)
+    /children_right    (N,) int32
+    /feature           (N,) int32, feature index, -2 at leaves
+    /threshold         (N,) float64: a sample goes left when x[feature] <= threshold
+    /value             (N, K) float64: class fractions of the node's (bootstrap) samples, i.e. the tree's
+                       predict_proba at a leaf (sklearn >= 1.4 tree_.value[:, 0, :])
+    /n_node_samples    (N,) int64
+
+Prediction walks all trees at once with numpy gathers (``tree_depth`` steps, leaves loop onto
+themselves) and averages the trees' leaf class fractions in tree order, which reproduces
+``RandomForestClassifier.predict_proba`` (with ``n_jobs=1``) bit for bit; ``load_forest`` checks every
+index so a corrupt or hostile file cannot make prediction read out of bounds or loop forever.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+from typing import Any, Sequence
+
+import h5py
+import numpy as np
+
+from .. import __version__
+from ..errors import ConfigError, InputFormatError, InputNotFoundError
+from ..io import atomic_path
+
+__all__ = ["ForestParams", "ForestModel", "fit_forest", "save_forest", "load_forest", "RF_FORMAT",
+           "RF_FORMAT_VERSION"]
+
+RF_FORMAT = "landcover_hpc.rf_model"
+RF_FORMAT_VERSION = 1
+_ARRAYS = ("children_left", "children_right", "feature", "threshold", "value", "n_node_samples")
+
+
+@dataclass(frozen=True)
+class ForestParams:
+    """Random Forest hyper-parameters (defaults: the paper's operational chain)."""
+
+    n_trees: int = 100
+    max_depth: int = 20
+    min_samples_split: int = 10  # OpenCV / OTB min_sample_count
+    max_features: str = "sqrt"  # OpenCV activeVarCount = 0
+    seed: int = 0
+    n_jobs: int = -1
+
+    def __post_init__(self) -> None:
+        for name, low in (("n_trees", 1), ("max_depth", 1), ("min_samples_split", 2)):
+            value = getattr(self, name)
+            if not isinstance(value, int) or value < low:
+                raise ConfigError(f"random forest {name} = {value!r}: must be an integer >= {low}")
+        if self.max_features not in ("sqrt", "log2", "all"):
+            raise ConfigError(f"random forest max_features = {self.max_features!r}: allowed sqrt, log2, all")
+
+
+@dataclass
+class ForestModel:
+    """A fitted forest as arrays (see the module docstring for shapes) and its metadata."""
+
+    tree_offsets: np.ndarray
+    tree_depth: np.ndarray
+    children_left: np.ndarray
+    children_right: np.ndarray
+    feature: np.ndarray
+    threshold: np.ndarray
+    value: np.ndarray
+    n_node_samples: np.ndarray
+    metadata: dict[str, Any] = field(default_factory=dict)
+
+    @property
+    def n_trees(self) -> int:
+        return len(self.tree_depth)
+
+    @property
+    def class_codes(self) -> list[int]:
+        return list(self.metadata["class_codes"])
+
+    @property
+    def n_features(self) -> int:
+        return int(self.metadata["n_features"])
+
+    @classmethod
+    def from_sklearn(cls, forest, metadata: dict[str, Any]) -> "ForestModel":
+        """Copy the arrays of a fitted ``RandomForestClassifier`` (single output)."""
+        trees = [e.tree_ for e in forest.estimators_]
+        n_classes = len(forest.classes_)
+        offsets = np.cumsum([0] + [t.node_count for t in trees]).astype(np.int64)
+        cat = lambda name, dtype: np.concatenate([getattr(t, name) for t in trees]).astype(dtype)  # noqa: E731
+        value = np.concatenate([t.value[:, 0, :n_classes] for t in trees]).astype(np.float64)
+        if _sklearn_stores_counts():  # scikit-learn < 1.4 keeps weighted counts; its predict_proba normalises
+            total = value.sum(axis=1, keepdims=True)
+            value = value / np.where(total == 0, 1.0, total)
+        return cls(offsets, np.array([t.max_depth for t in trees], dtype=np.int32),
+                   cat("children_left", np.int32), cat("children_right", np.int32), cat("feature", np.int32),
+                   cat("threshold", np.float64), value, cat("n_node_samples", np.int64),
+                   {**metadata, "n_features": int(forest.n_features_in_)})
+
+    # -- prediction ------------------------------------------------------------------------------------
+    def leaves(self, x: np.ndarray) -> np.ndarray:
+        """(n, n_trees) int64 global leaf node of each sample in each tree; ``x`` (n, F) any real dtype."""
+        x = np.ascontiguousarray(x, dtype=np.float32)  # sklearn compares float32 features with float64 thresholds
+        if x.ndim != 2 or x.shape[1] != self.n_features:
+            raise InputFormatError(f"random forest input has shape {x.shape}: expected (n, {self.n_features})")
+        offsets = self.tree_offsets[:-1]
+        is_leaf = self.children_left < 0
+        glob = np.arange(len(self.feature))
+        tree_of = np.repeat(np.arange(self.n_trees), np.diff(self.tree_offsets))
+        left = np.where(is_leaf, glob, self.children_left + self.tree_offsets[tree_of])
+        right = np.where(is_leaf, glob, self.children_right + self.tree_offsets[tree_of])
+        feature = np.where(is_leaf, 0, self.feature)
+        node = np.broadcast_to(offsets, (len(x), self.n_trees)).copy()
+        rows = np.arange(len(x))[:, None]
+        for _ in range(int(self.tree_depth.max(initial=0))):
+            go_left = x[rows, feature[node]] <= self.threshold[node]
+            node = np.where(go_left, left[node], right[node])
+        return node
+
+    def predict_proba(self, x: np.ndarray, n_jobs: int = -1, chunk: int = 4096) -> np.ndarray:
+        """(n, K) float64 mean over trees of the leaves' class fractions; columns follow ``class_codes``."""
+        x = np.asarray(x)
+        out = np.zeros((len(x), self.value.shape[1]), dtype=np.float64)
+        leaf_value = self.value
+
+        def run(start: int) -> None:
+            node = self.leaves(x[start:start + chunk])
+            acc = np.zeros((len(node), self.value.shape[1]), dtype=np.float64)
+            for t in range(self.n_trees):  # tree order, as sklearn accumulates with one job
+                acc += leaf_value[node[:, t]]
+            out[start:start + chunk] = acc / self.n_trees
+
+        workers = (os.cpu_count() or 1) if n_jobs in (-1, None) else max(1, n_jobs)
+        starts = range(0, len(x), chunk)
+        if workers == 1 or len(x) <= chunk:
+            for s in starts:
+                run(s)
+        else:
+            with ThreadPoolExecutor(max_workers=workers) as pool:
+                list(pool.map(run, starts))
+        return out
+
+    def predict(self, x: np.ndarray, n_jobs: int = -1) -> np.ndarray:
+        """(n,) class codes (uint8) of the most probable class."""
+        proba = self.predict_proba(x, n_jobs)
+        return np.asarray(self.class_codes, dtype=np.uint8)[np.argmax(proba, axis=1)]
+
+
+def _sklearn_stores_counts() -> bool:
+    import sklearn
+
+    major, minor = (int(p) for p in sklearn.__version__.split(".")[:2])
+    return (major, minor) < (1, 4)
+
+
+def fit_forest(features: np.ndarray, labels: np.ndarray, params: ForestParams, metadata: dict[str, Any],
+               sample_weight: np.ndarray | None = None) -> tuple[ForestModel, Any]:
+    """Fit a forest on ``features`` (n, T*C) and ``labels`` (n,) class codes.
+
+    Returns:
+        the array model (metadata completed with class codes and parameters) and the sklearn forest.
+    """
+    from sklearn.ensemble import RandomForestClassifier
+
+    if len(features) == 0:
+        raise InputFormatError("no training pixel: the training polygons of these tiles hold no valid pixel")
+    forest = RandomForestClassifier(
+        n_estimators=params.n_trees, max_depth=params.max_depth, min_samples_split=params.min_samples_split,
+        max_features=None if params.max_features == "all" else params.max_features, bootstrap=True,
+        criterion="gini", random_state=params.seed, n_jobs=params.n_jobs)
+    forest.fit(features, labels, sample_weight=sample_weight)
+    meta = {**metadata, "class_codes": [int(c) for c in forest.classes_], "params": asdict(params),
+            "software_version": __version__, "estimator": "sklearn.ensemble.RandomForestClassifier"}
+    return ForestModel.from_sklearn(forest, meta), forest
+
+
+def save_forest(model: ForestModel, path: str | Path) -> Path:
+    """Write the model file atomically (gzip-compressed arrays)."""
+    path = Path(path)
+    with atomic_path(path) as tmp:
+        with h5py.File(tmp, "w") as h5:
+            h5.attrs["format"] = RF_FORMAT
+            h5.attrs["format_version"] = RF_FORMAT_VERSION
+            h5.attrs["metadata"] = json.dumps(model.metadata)
+            for name in ("tree_offsets", "tree_depth", *_ARRAYS):
+                h5.create_dataset(name, data=getattr(model, name), compression="gzip", compression_opts=4)
+    return path
+
+
+def load_forest(path: str | Path) -> ForestModel:
+    """Read and validate a model file written by :func:`save_forest`.
+
+    Raises:
+        InputNotFoundError: no such file.
+        InputFormatError: not an RF model file, another format version, or inconsistent arrays.
+    """
+    path = Path(path)
+    if not path.is_file():
+        raise InputNotFoundError(f"random forest model {path} not found: train one with landcover-rf train")
+    try:
+        h5 = h5py.File(path, "r")
+    except OSError as exc:
+        raise InputFormatError(f"{path}: not a readable HDF5 file ({exc}): retrain with landcover-rf train") from None
+    with h5:
+        if h5.attrs.get("format") != RF_FORMAT:
+            raise InputFormatError(f"{path}: not a landcover_hpc random forest model (format attribute "
+                                   f"{h5.attrs.get('format')!r}): pass a file written by landcover-rf train")
+        if int(h5.attrs.get("format_version", -1)) != RF_FORMAT_VERSION:
+            raise InputFormatError(f"{path}: model format version {h5.attrs.get('format_version')}, this software "
+                                   f"reads {RF_FORMAT_VERSION}: retrain with landcover-rf train")
+        try:
+            arrays = {name: h5[name][...] for name in ("tree_offsets", "tree_depth", *_ARRAYS)}
+            metadata = json.loads(h5.attrs["metadata"])
+        except (KeyError, ValueError) as exc:
+            raise InputFormatError(f"{path}: incomplete random forest model ({exc}): retrain it") from None
+    model = ForestModel(**arrays, metadata=metadata)
+    _validate(model, path)
+    return model
+
+
+def _validate(model: ForestModel, path: Path) -> None:
+    def bad(what: str) -> InputFormatError:
+        return InputFormatError(f"{path}: corrupt random forest model ({what}): retrain with landcover-rf train")
+
+    n = len(model.feature)
+    if any(len(getattr(model, a)) != n for a in _ARRAYS) or model.value.ndim != 2:
+        raise bad("array lengths differ")
+    off = model.tree_offsets
+    if (off.ndim != 1 or len(off) != len(model.tree_depth) + 1 or off[0] != 0 or off[-1] != n
+            or np.any(np.diff(off) < 1)):
+        raise bad("tree offsets")
+    for key in ("class_codes", "n_features", "bands", "dates"):
+        if key not in model.metadata:
+            raise bad(f"metadata key {key!r} missing")
+    if len(model.class_codes) != model.value.shape[1]:
+        raise bad("class count")
+    size = np.repeat(np.diff(off), np.diff(off))
+    leaf = model.children_left < 0
+    for child in (model.children_left, model.children_right):
+        if np.any(~leaf & ((child <= 0) | (child >= size))):
+            raise bad("child index out of its tree")
+    if np.any(~leaf & ((model.feature < 0) | (model.feature >= model.n_features))):
+        raise bad("feature index")
+    if not np.all(np.isfinite(model.value)) or not np.all(np.isfinite(model.threshold)):
+        raise bad("non-finite values")
+    if np.any(model.tree_depth < 0) or np.any(model.tree_depth > 10_000):
+        raise bad("tree depth")
+
+
+def feature_names(dates: Sequence[str], bands: Sequence[str]) -> list[str]:
+    """``YYYYMMDD_<band>`` names of the T*C date-major features."""
+    return [f"{d}_{b}" for d in dates for b in bands]

@@ -1,0 +1,56 @@
+"""``landcover-compare``: several methods over several tiles: kappa per tile, F-score per class, Markdown."""
+
+from __future__ import annotations
+
+import argparse
+import sys
+
+from ..errors import ConfigError
+from ._common import comma_list, run_cli
+
+PROG = "landcover-compare"
+
+
+def method_folder(text: str) -> tuple[str, str]:
+    """argparse type for ``METHOD=DIR``."""
+    method, sep, folder = text.partition("=")
+    if not sep or not method.strip() or not folder.strip():
+        raise argparse.ArgumentTypeError(f"{text!r}: expected METHOD=DIR, e.g. RF=out/rf_eval")
+    return method.strip(), folder.strip()
+
+
+def build_parser() -> argparse.ArgumentParser:
+    p = argparse.ArgumentParser(prog=PROG, description=(
+        "Compare methods like the paper: Cohen's kappa per tile (Figure 6) and F-score per class of a tile "
+        "(Figure 7) as PNG, with compare.md holding the tables. Give --eval once per method and folder of "
+        "<TILE>_eval.json files; the same METHOD given several folders counts as repeated runs (error bars)."))
+    p.add_argument("--eval", dest="evals", action="append", type=method_folder, required=True, metavar="METHOD=DIR",
+                   help="evaluation folder of a method (repeatable)")
+    p.add_argument("--out", required=True, help="output folder")
+    p.add_argument("--tiles", type=comma_list, default=None, help="only these tiles (default: all evaluated)")
+    p.add_argument("--fscore-tiles", type=comma_list, default=None,
+                   help="tiles with a per-class F-score figure (default: all)")
+    p.add_argument("--title", default="Method comparison", help="title of compare.md")
+    return p
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
+
+    def body() -> int:
+        from ..evaluation import collect_evaluations, compare_methods
+
+        evals = collect_evaluations(args.evals, args.tiles)
+        if args.tiles:
+            missing = sorted(set(args.tiles) - {t for by_tile in evals.values() for t in by_tile})
+            if missing:
+                raise ConfigError(f"--tiles {', '.join(missing)}: no <TILE>_eval.json for them in any --eval folder")
+        paths = compare_methods(evals, args.out, args.fscore_tiles, args.title)
+        print(f"comparison written to {paths['markdown']} ({len(paths) - 1} figures)")
+        return 0
+
+    return run_cli(PROG, body)
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,76 @@
+"""``landcover-rf train | predict`` on the synthetic stores: georeferenced maps in the CNN's format."""
+
+import numpy as np
+import pytest
+import rasterio
+
+from landcover_hpc.baseline import RFPredictOptions, load_forest, majority_vote, predict_stores_rf
+from landcover_hpc.baseline.predict import classify_window
+from landcover_hpc.cli.rf import main
+from landcover_hpc.data.store import TileStore
+from landcover_hpc.maps.geotiff import CONFIDENCE_NODATA
+
+
+@pytest.fixture(scope="module")
+def rf_run(tmp_path_factory, store_dir):
+    out = tmp_path_factory.mktemp("rf")
+    model = out / "rf.h5"
+    assert main(["train", "--store", str(store_dir), "--out", str(model), "--trees", "8", "--per-class", "300",
+                 "--jobs", "2"]) == 0
+    assert main(["predict", "--model", str(model), "--store", str(store_dir), "--out", str(out / "maps"),
+                 "--window", "64"]) == 0
+    return out, model
+
+
+def test_train_caps_pixels_per_class_and_records_inputs(rf_run, store_dir):
+    _, model_path = rf_run
+    model = load_forest(model_path)
+    with TileStore(store_dir / "T31UDQ.h5") as store:
+        assert model.metadata["dates"] == list(store.dates) and model.metadata["bands"] == list(store.bands)
+        assert model.n_features == store.n_channels
+    assert sorted(model.metadata["tiles"]) == ["T30TYN", "T31UDQ"]
+    counts = model.metadata["pixels_per_class"]
+    assert max(counts.values()) == 300 and set(map(int, counts)) == set(model.class_codes)
+
+
+def test_maps_are_georeferenced_and_regularised(rf_run, store_dir, nomenclature):
+    out, model_path = rf_run
+    model = load_forest(model_path)
+    for tile in ("T31UDQ", "T30TYN"):
+        with TileStore(store_dir / f"{tile}.h5") as store:
+            stack = store.read_window(0, 0, store.height, store.width)
+            valid = store.read_valid(0, 0, store.height, store.width)
+            crs, transform = store.crs, store.transform
+        with rasterio.open(out / "maps" / f"{tile}_classes.tif") as src:
+            assert src.crs == crs and src.transform == transform and src.shape == valid.shape
+            classes, tags = src.read(1), src.tags()
+        with rasterio.open(out / "maps" / f"{tile}_confidence.tif") as src:
+            confidence = src.read(1)
+        expected, expected_conf = classify_window(model, stack, valid)
+        # windows of 64 px regularised one by one == the whole tile regularised at once
+        assert np.array_equal(classes, majority_vote(expected))
+        assert np.array_equal(confidence, expected_conf)
+        assert np.all(classes[~valid] == 0) and np.all(confidence[~valid] == CONFIDENCE_NODATA)
+        assert set(np.unique(classes[valid])) <= set(nomenclature.codes)
+        assert confidence[valid].max() <= 100 and tags["architecture"] == "random_forest" and tags["signature"]
+
+
+def test_rerun_is_skipped_unless_options_change(rf_run, store_dir):
+    out, model_path = rf_run
+    again = predict_stores_rf(model_path, store_dir, out / "maps", ["T31UDQ"], RFPredictOptions(window=64))
+    assert again[0]["skipped"]
+    changed = predict_stores_rf(model_path, store_dir, out / "maps", ["T31UDQ"],
+                                RFPredictOptions(window=64, radius=0, quicklook=False))
+    assert not changed[0]["skipped"]
+
+
+def test_cli_user_errors_are_one_line_exit_2(rf_run, store_dir, capsys):
+    out, model_path = rf_run
+    assert main(["predict", "--model", str(model_path), "--store", str(store_dir), "--tiles", "T99XXX",
+                 "--out", str(out / "x")]) == 2
+    err = capsys.readouterr().err
+    assert err.count("\n") == 1 and "T99XXX" in err and "not in store" in err
+    assert main(["predict", "--model", str(out / "nope.h5"), "--store", str(store_dir), "--out", str(out / "x")]) == 2
+    assert "nope.h5 not found" in capsys.readouterr().err
+    assert main(["train", "--store", str(out / "no_store"), "--out", str(out / "m.h5")]) == 2
+    assert capsys.readouterr().err.startswith("landcover-rf: error: store folder")

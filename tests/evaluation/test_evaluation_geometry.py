@@ -1,0 +1,66 @@
+"""Corners from line segments (paper 4.3, Figure 20) on shapes with known corners."""
+
+import numpy as np
+import pytest
+
+from landcover_hpc.evaluation import CornerParams, geometric_precision, map_corners
+from landcover_hpc.evaluation.geometry import match_ratio
+
+
+def _rectangle():
+    m = np.full((120, 140), 11, dtype=np.uint8)
+    m[30:70, 40:100] = 41  # 40 rows x 60 columns
+    return m
+
+
+def _assert_corners(found, expected, tol=1.6):
+    assert len(found) == len(expected), found
+    for x, y in expected:
+        assert np.min(np.hypot(found[:, 0] - x, found[:, 1] - y)) <= tol, (x, y, found)
+
+
+def test_rectangle_has_four_corners_at_its_vertices():
+    # pixel-edge corners of rows 30..69, cols 40..99 in pixel-centre coordinates
+    _assert_corners(map_corners(_rectangle()), [(39.5, 29.5), (99.5, 29.5), (39.5, 69.5), (99.5, 69.5)])
+
+
+def test_l_shape_has_six_corners_and_nodata_is_not_a_class():
+    m = np.zeros((120, 140), dtype=np.uint8)  # background nodata: only the shape's own mask
+    m[20:100, 20:60] = 12
+    m[60:100, 20:110] = 12
+    expected = [(19.5, 19.5), (59.5, 19.5), (59.5, 59.5), (109.5, 59.5), (109.5, 99.5), (19.5, 99.5)]
+    _assert_corners(map_corners(m), expected)
+
+
+def test_straight_edge_and_obtuse_bend_have_no_corner():
+    half = np.full((120, 140), 11, dtype=np.uint8)
+    half[:, 70:] = 41
+    assert len(map_corners(half)) == 0
+    yy, xx = np.mgrid[:120, :140]
+    bend = np.where(yy < 60 + np.maximum(0, xx - 70) * np.tan(np.radians(20)), 11, 41).astype(np.uint8)
+    assert len(map_corners(bend)) == 0  # 160 degrees between the two edges: above max_angle = 150
+    assert len(map_corners(bend, CornerParams(max_angle=170))) == 1
+
+
+def test_precision_drops_when_corners_are_rounded():
+    rect = _rectangle()
+    assert geometric_precision(rect, [rect, rect])["mean"] == 1.0
+    yy, xx = np.mgrid[:120, :140]
+    rounded = rect.copy()
+    for cy, cx in ((29.5, 39.5), (29.5, 99.5), (69.5, 39.5), (69.5, 99.5)):  # cut 45-degree chamfers
+        near = (np.abs(yy - cy) + np.abs(xx - cx)) < 9
+        rounded[near] = 11
+    result = geometric_precision(rounded, [rect])
+    assert result["reference_corners"] == [4] and result["mean"] == 0.0
+    shifted = np.roll(rect, 2, axis=1)  # within the 3 px radius
+    assert geometric_precision(shifted, [rect])["mean"] == 1.0
+
+
+def test_match_ratio_denominators():
+    ref = np.array([[0.0, 0.0], [10.0, 0.0], [20.0, 0.0], [30.0, 0.0]])
+    found = np.array([[1.0, 1.0], [50.0, 50.0]])
+    assert match_ratio(found, ref, 3.0) == 0.25
+    assert match_ratio(found, ref, 3.0, denominator="map") == 0.5
+    assert np.isnan(match_ratio(found, ref[:0], 3.0))
+    with pytest.raises(ValueError):
+        CornerParams(min_angle=160, max_angle=150)
