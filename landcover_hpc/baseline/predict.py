@@ -24,6 +24,7 @@ from .. import __version__
 from ..data.store import TileStore, open_stores
 from ..evaluation.inputs import require_tiles
 from ..errors import ConfigError, InputFormatError
+from ..io import file_sha256
 from ..maps import MapWriter, quicklook
 from ..maps.geotiff import CONFIDENCE_NODATA, map_paths
 from ..nomenclature import nomenclature_from_dict
@@ -33,7 +34,7 @@ from ..progress import Progress
 from .forest import ForestModel, load_forest
 from .regularize import majority_vote
 
-__all__ = ["RFPredictOptions", "predict_tile_rf", "predict_stores_rf", "classify_window", "file_sha256"]
+__all__ = ["RFPredictOptions", "predict_tile_rf", "predict_stores_rf", "classify_window"]
 
 
 @dataclass(frozen=True)
@@ -54,14 +55,6 @@ class RFPredictOptions:
     @property
     def overlap(self) -> int:
         return self.radius + (self.radius % 2)  # the window plan wants an even overlap
-
-
-def file_sha256(path: str | Path) -> str:
-    digest = hashlib.sha256()
-    with open(path, "rb") as f:
-        for block in iter(lambda: f.read(1 << 20), b""):
-            digest.update(block)
-    return digest.hexdigest()
 
 
 def classify_window(model: ForestModel, stack: np.ndarray, valid: np.ndarray, n_jobs: int = -1

@@ -31,6 +31,9 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--fscore-tiles", type=comma_list, default=None,
                    help="tiles with a per-class F-score figure (default: all)")
     p.add_argument("--title", default="Method comparison", help="title of compare.md")
+    p.add_argument("--maps", dest="maps", action="append", type=method_folder, default=[], metavar="METHOD=DIR",
+                   help="map folder of a method (repeatable): write report.md, with a quicklook of each map")
+    p.add_argument("--nomenclature", default=None, help="nomenclature YAML of the maps (for --maps)")
     return p
 
 
@@ -45,6 +48,24 @@ def main(argv: list[str] | None = None) -> int:
             missing = sorted(set(args.tiles) - {t for by_tile in evals.values() for t in by_tile})
             if missing:
                 raise ConfigError(f"--tiles {', '.join(missing)}: no <TILE>_eval.json for them in any --eval folder")
+        if args.maps:
+            from pathlib import Path
+
+            from ..evaluation import write_report
+            from ..nomenclature import load_nomenclature
+
+            maps = {method: {p.name[:-len("_classes.tif")]: p for p in sorted(Path(folder).glob("*_classes.tif"))
+                             if not args.tiles or p.name[:-len("_classes.tif")] in args.tiles}
+                    for method, folder in args.maps}
+            paths = {}  # {method: {tile: [eval JSON of each folder]}}
+            for method, folder in args.evals:
+                for tile in evals[method]:
+                    if (Path(folder) / f"{tile}_eval.json").is_file():
+                        paths.setdefault(method, {}).setdefault(tile, []).append(Path(folder) / f"{tile}_eval.json")
+            report = write_report(args.out, paths, maps, load_nomenclature(args.nomenclature), args.fscore_tiles,
+                                  args.title)
+            print(f"report written to {report}")
+            return 0
         paths = compare_methods(evals, args.out, args.fscore_tiles, args.title)
         print(f"comparison written to {paths['markdown']} ({len(paths) - 1} figures)")
         return 0

@@ -53,8 +53,15 @@ def main(argv: list[str] | None = None) -> int:
         from ..prediction.windows import plan_windows
 
         plan_windows(args.window, args.window, args.window, args.overlap)  # validate before loading anything
+        from ..errors import InputNotFoundError
+        from ..models import load_model
+
+        if not Path(args.model).is_file():
+            raise InputNotFoundError(f"model {args.model} not found: train one with landcover-train or pass --model")
+        loaded = load_model(args.model, precision=args.precision)
         for tile in args.tile:
-            summary = predict_tile(Path(args.store) / f"{tile}.h5", args.model, args.out, options, comm=comm)
+            summary = predict_tile(Path(args.store) / f"{tile}.h5", args.model, args.out, options, comm=comm,
+                                   loaded=loaded)
             if rank == 0:
                 if summary["skipped"]:
                     print(f"{tile}: up to date, skipped ({summary['classes']}); --force recomputes it")

@@ -13,7 +13,7 @@ from typing import Mapping, Sequence
 import numpy as np
 
 from ..errors import ConfigError, InputNotFoundError
-from ..io import atomic_path, write_text_atomic
+from ..io import save_figure, write_text_atomic
 from ..nomenclature import Nomenclature
 from .evaluate import load_evaluation
 
@@ -115,11 +115,7 @@ def _grouped_bars(groups: list[str], series: dict[str, list[tuple[float, float, 
     ax.grid(axis="y", alpha=0.3)
     ax.legend(fontsize=8)
     fig.tight_layout()
-    out_png = Path(out_png)
-    with atomic_path(out_png) as tmp:
-        fig.savefig(tmp, format="png")
-    plt.close(fig)
-    return out_png
+    return save_figure(fig, out_png)
 
 
 def plot_kappa_per_tile(evals: Evaluations, out_png: str | Path, tiles: Sequence[str] | None = None) -> Path:

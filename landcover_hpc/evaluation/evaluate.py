@@ -25,7 +25,7 @@ import rasterio
 from .. import __version__
 from ..data.store import TileStore
 from ..errors import InputFormatError, InputNotFoundError
-from ..io import atomic_path, write_json_atomic, write_text_atomic
+from ..io import save_figure, write_json_atomic, write_text_atomic
 from ..nomenclature import Nomenclature
 from .inputs import require_tiles
 from .metrics import confusion_matrix, scores_from_confusion
@@ -146,11 +146,7 @@ def plot_confusion(cm: np.ndarray, names: list[str], out_png: str | Path, title:
     ax.set_title(title, fontsize=9)
     fig.colorbar(image, ax=ax, fraction=0.046, pad=0.04, label="share of the reference class")
     fig.tight_layout()
-    out_png = Path(out_png)
-    with atomic_path(out_png) as tmp:
-        fig.savefig(tmp, format="png")
-    plt.close(fig)
-    return out_png
+    return save_figure(fig, out_png)
 
 
 def load_evaluation(path: str | Path) -> dict:

@@ -8,7 +8,7 @@ import numpy as np
 import rasterio
 from rasterio.enums import Resampling
 
-from ..io import atomic_path
+from ..io import save_figure
 from ..nomenclature import Nomenclature
 
 __all__ = ["quicklook"]
@@ -40,8 +40,4 @@ def quicklook(map_path: str | Path, out_png: str | Path, nomenclature: Nomenclat
                for c in present]
     ax.legend(handles=handles, loc="center left", bbox_to_anchor=(1.01, 0.5), fontsize=8, frameon=False)
     fig.tight_layout()
-    out_png = Path(out_png)
-    with atomic_path(out_png) as tmp:
-        fig.savefig(tmp, format="png")
-    plt.close(fig)
-    return out_png
+    return save_figure(fig, out_png)

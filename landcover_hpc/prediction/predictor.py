@@ -25,6 +25,7 @@ import numpy as np
 from .. import __version__
 from ..data.store import TileStore
 from ..errors import InputFormatError, InputNotFoundError, LandcoverError
+from ..io import file_sha256
 from ..maps import MapWriter, quicklook
 from ..maps.geotiff import CONFIDENCE_NODATA
 from ..nomenclature import nomenclature_from_dict
@@ -32,7 +33,7 @@ from ..progress import Progress
 from ..sampling.transforms import model_input
 from .windows import PredictionWindow, plan_windows
 
-__all__ = ["PredictOptions", "predict_tile", "model_checksum", "read_padded"]
+__all__ = ["PredictOptions", "predict_tile", "read_padded"]
 
 
 @dataclass(frozen=True)
@@ -43,14 +44,6 @@ class PredictOptions:
     checkpoint_every: int = 4  # rounds of windows between two resume points
     force: bool = False
     quicklook: bool = True
-
-
-def model_checksum(path: str | Path) -> str:
-    digest = hashlib.sha256()
-    with open(path, "rb") as f:
-        for block in iter(lambda: f.read(1 << 20), b""):
-            digest.update(block)
-    return digest.hexdigest()
 
 
 def read_padded(store: TileStore, window: PredictionWindow) -> tuple[np.ndarray, np.ndarray]:
@@ -77,13 +70,15 @@ def _check_compatible(store: TileStore, meta, model_path: Path) -> None:
 
 
 def predict_tile(store_path: str | Path, model_path: str | Path, out_dir: str | Path,
-                 options: PredictOptions = PredictOptions(), comm=None) -> dict:
+                 options: PredictOptions = PredictOptions(), comm=None, loaded=None) -> dict:
     """Predict one prepared tile into ``out_dir/<TILE>_classes.tif`` and ``_confidence.tif``.
 
     Args:
         store_path: the tile's ``<TILE>.h5`` store.
         model_path: a model saved by training (``landcover_hpc.models.save_model``).
         comm: mpi4py communicator to share the windows over, or None for one process.
+        loaded: ``(model, metadata)`` already loaded from ``model_path`` with ``options.precision`` (when
+            mapping several tiles with one model), else the model is loaded here.
     Returns:
         summary: paths, windows, pixels, seconds, pixels/s, whether it was skipped as up to date.
     """
@@ -95,17 +90,17 @@ def predict_tile(store_path: str | Path, model_path: str | Path, out_dir: str | 
         raise InputNotFoundError(f"model {model_path} not found: train one with landcover-train or pass --model")
     store = TileStore(store_path)
     try:
-        model, meta = load_model(model_path, precision=options.precision)
+        model, meta = loaded if loaded is not None else load_model(model_path, precision=options.precision)
         _check_compatible(store, meta, model_path)
         nomenclature = nomenclature_from_dict(meta.nomenclature, str(model_path)) if meta.nomenclature \
             else store.nomenclature
         windows = plan_windows(store.height, store.width, options.window, options.overlap)
         signature = hashlib.sha256(json.dumps([
-            model_checksum(model_path), store.h5.attrs.get("input_signature", str(store.path)),
+            file_sha256(model_path), store.h5.attrs.get("input_signature", str(store.path)),
             {k: v for k, v in asdict(options).items() if k in ("window", "overlap", "precision")},
         ]).encode()).hexdigest()
         tags = {
-            "signature": signature, "model": model_path.name, "model_sha256": model_checksum(model_path),
+            "signature": signature, "model": model_path.name, "model_sha256": file_sha256(model_path),
             "architecture": meta.spec.architecture if meta.spec else "", "tile": store.tile_id,
             "input_dates": ",".join(store.dates), "software": f"landcover_hpc {__version__}",
             "precision": options.precision or (meta.spec.precision if meta.spec else "float32"),

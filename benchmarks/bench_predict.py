@@ -1,0 +1,112 @@
+"""End-to-end prediction speed of FG-UNET next to the bare model and the matmul peak, in one run.
+
+    .venv/bin/python benchmarks/bench_predict.py [--size 1440] [--model demo_output/runs/fgunet/best_model.h5]
+
+Measures, on this machine, side by side:
+- the float32 matmul peak (4096 x 4096 tf.matmul), GFLOP/s;
+- model-only px/s: FG-UNET on 512 x 512 windows already in memory (float32, bfloat16);
+- end-to-end px/s of ``landcover-predict`` (read, normalise, predict, crop, write COG maps) on a synthetic tile
+  of ``--size`` px (its tile pixels per wall-clock second; windows of 512 px with a 16 px overlap, so the
+  predictor computes (computed px / tile px) more pixels than the tile has: printed as the overlap factor);
+- agreement of the bfloat16 and float32 maps of the same trained model.
+Prints a Markdown table. With no trained model given (or found), a briefly trained one is used.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+import numpy as np
+
+os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
+
+
+def matmul_gflops(tf, n: int = 4096, reps: int = 5) -> float:
+    a = tf.random.normal((n, n))
+    b = tf.random.normal((n, n))
+    tf.matmul(a, b).numpy()
+    t0 = time.perf_counter()
+    for _ in range(reps):
+        tf.matmul(a, b).numpy()
+    return 2 * n**3 * reps / (time.perf_counter() - t0) / 1e9
+
+
+def model_only(model_path: Path, precision: str, reps: int = 4) -> float:
+    from landcover_hpc.models import load_model
+
+    model, meta = load_model(model_path, precision=precision)
+    x = np.random.default_rng(0).random((1, 512, 512, meta.percentiles.shape[1]), dtype=np.float32)
+    model.predict_on_batch(x)
+    t0 = time.perf_counter()
+    for _ in range(reps):
+        model.predict_on_batch(x)
+    return reps * 512 * 512 / (time.perf_counter() - t0)
+
+
+def main() -> None:
+    p = argparse.ArgumentParser()
+    p.add_argument("--size", type=int, default=1440)
+    p.add_argument("--model", default="demo_output/runs/fgunet/best_model.h5")
+    p.add_argument("--work", default=None)
+    args = p.parse_args()
+    from landcover_hpc.runtime import configure_tensorflow
+
+    threads = configure_tensorflow()
+    import tensorflow as tf
+
+    from landcover_hpc.data import PrepareOptions, prepare_dataset
+    from landcover_hpc.models import flops_per_pixel
+    from landcover_hpc.nomenclature import load_nomenclature
+    from landcover_hpc.prediction import PredictOptions, plan_windows, predict_tile
+    from landcover_hpc.synth import SynthOptions, synthesize_tile
+
+    work = Path(args.work or tempfile.mkdtemp(prefix="bench_predict_"))
+    nomenclature = load_nomenclature()
+    tile = "T31UDQ"
+    if not (work / "store" / f"{tile}.h5").is_file():
+        synthesize_tile(work / "tiles", tile, nomenclature, SynthOptions(size=args.size, seed=11))
+        prepare_dataset(work / "tiles", work / "store", nomenclature, PrepareOptions(patch_size=32, stride=32))
+    model_path = Path(args.model)
+    if not model_path.is_file():
+        sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "tests" / "prediction"))
+        from conftest import train_small_model
+
+        model_path = train_small_model(work / "store", work / "model.h5")
+    windows = plan_windows(args.size, args.size)
+    computed = sum(w.height * w.width for w in windows) / args.size**2
+    peak = matmul_gflops(tf)
+    flops = flops_per_pixel("fgunet", 33, 10, 17)
+    rows, maps = [], {}
+    for precision in ("float32", "bfloat16"):
+        bare = model_only(model_path, precision)
+        out = work / f"maps_{precision}"
+        summary = predict_tile(work / "store" / f"{tile}.h5", model_path, out,
+                               PredictOptions(precision=precision, force=True, quicklook=False))
+        e2e = summary["pixels"] / summary["seconds"]
+        maps[precision] = summary["classes"]
+        rows.append((precision, bare, bare * flops / 1e9, e2e, e2e * computed / bare, e2e / bare))
+    import rasterio
+
+    with rasterio.open(maps["float32"]) as a, rasterio.open(maps["bfloat16"]) as b:
+        fa, fb = a.read(1), b.read(1)
+    agreement = float((fa == fb)[fa > 0].mean())
+    print(f"\n`.venv/bin/python benchmarks/bench_predict.py --size {args.size}` ({threads} threads, "
+          f"tile {args.size} x {args.size} px, 512 px windows, 16 px overlap: {computed:.2f} computed px per tile px; "
+          f"a 10980 px tile: {sum(w.height * w.width for w in plan_windows(10980, 10980)) / 10980**2:.2f})\n")
+    print(f"float32 matmul peak: {peak:.0f} GFLOP/s; FG-UNET: {flops / 1e6:.2f} MFLOP per pixel\n")
+    print("| precision | model-only px/s | model GFLOP/s | end-to-end tile px/s | end-to-end computed px/s / model-only "
+          "| end-to-end tile px/s / model-only |")
+    print("|---|---|---|---|---|---|")
+    for precision, bare, gflops, e2e, pipeline, overall in rows:
+        print(f"| {precision} | {bare:,.0f} | {gflops:.0f} ({100 * gflops / peak:.0f} % of peak) | {e2e:,.0f} | "
+              f"{100 * pipeline:.0f} % | {100 * overall:.0f} % |")
+    print(f"\nbfloat16 vs float32 maps: {100 * agreement:.2f} % of valid pixels agree (model {model_path})")
+
+
+if __name__ == "__main__":
+    main()

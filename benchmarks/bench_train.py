@@ -1,0 +1,110 @@
+"""FG-UNET training throughput per rank at N = 1, 2, 4 ranks, with the time split of a step.
+
+    .venv/bin/python benchmarks/bench_train.py [--ranks 1 2 4] [--steps 6] [--patch 64]
+
+The driver prepares 4 synthetic tiles (cached in /tmp/landcover_bench_train) and runs itself under
+``mpirun -n N --oversubscribe`` for each N. Each rank trains FG-UNET with the trainer's own step
+(``train_step``: Horovod DistributedOptimizer, b = 8 patches per rank) on the sampler's batches and times:
+- sampling/exchange: ``next(sampler)`` (plan, extraction, Alltoallv, normalisation, augmentation);
+- step: ``train_step`` (forward, backward, gradient allreduce, Adam update);
+- allreduce: a separate Horovod allreduce of a buffer the size of the gradients (526k float32), so that
+  compute ~ step - allreduce.
+On one 2-core machine the N ranks share the 2 cores (1 thread each from N = 2 on): per-rank throughput
+falls with N because the cores are shared, not because of communication; the split shows where time goes.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import numpy as np
+
+DATA = Path("/tmp/landcover_bench_train")
+
+
+def worker(args) -> None:
+    from landcover_hpc.runtime import configure_tensorflow
+
+    threads = configure_tensorflow(None)
+    import horovod.tensorflow as hvd_tf
+    import horovod.tensorflow.keras as hvd
+    import tensorflow as tf
+    from mpi4py import MPI
+
+    from landcover_hpc.models import class_weights, get_model
+    from landcover_hpc.sampling import PatchSampler, SamplerOptions
+    from landcover_hpc.training.trainer import ScaledLoss, train_step
+
+    hvd.init()
+    comm = MPI.COMM_WORLD
+    sampler = PatchSampler(DATA / f"store{args.patch}", comm, SamplerOptions(batch_size=8, seed=0))
+    model = get_model("fgunet", sampler.n_dates, len(sampler.bands), len(sampler.class_codes))
+    loss = ScaledLoss(class_weights(np.ones(len(sampler.class_codes))))
+    model.compile(optimizer=hvd.DistributedOptimizer(tf.keras.optimizers.legacy.Adam(1e-3)), loss=loss)
+    hvd_tf.broadcast_variables(model.variables, root_rank=0)
+    grads = tf.zeros([model.count_params()])
+    t_sample, t_step, t_reduce = [], [], []
+    for step in range(args.steps + 1):  # step 0 compiles: not timed
+        t0 = time.perf_counter()
+        x, y = next(sampler)
+        t1 = time.perf_counter()
+        train_step(model, loss, x, y, comm, hvd.size())
+        t2 = time.perf_counter()
+        hvd.allreduce(grads, name=f"bench_{step}").numpy()
+        t3 = time.perf_counter()
+        if step:
+            t_sample.append(t1 - t0), t_step.append(t2 - t1), t_reduce.append(t3 - t2)
+    worst = lambda v: comm.allreduce(float(np.mean(v)), op=MPI.MAX)  # noqa: E731 - the slowest rank sets the pace
+    result = {"ranks": hvd.size(), "threads": threads, "sample": worst(t_sample), "step": worst(t_step),
+              "allreduce": worst(t_reduce)}
+    sampler.close()
+    if hvd.rank() == 0:
+        print("RESULT " + json.dumps(result), flush=True)
+
+
+def main() -> None:
+    p = argparse.ArgumentParser()
+    p.add_argument("--ranks", type=int, nargs="+", default=[1, 2, 4])
+    p.add_argument("--steps", type=int, default=6)
+    p.add_argument("--patch", type=int, default=64)
+    p.add_argument("--worker", action="store_true")
+    args = p.parse_args()
+    if args.worker:
+        return worker(args)
+    from landcover_hpc.data import PrepareOptions, prepare_dataset
+    from landcover_hpc.nomenclature import load_nomenclature
+    from landcover_hpc.synth import SynthOptions, synthesize_tile
+
+    nomenclature = load_nomenclature()
+    if not (DATA / f"store{args.patch}" / "dataset.json").is_file():
+        for tile in ("T31UDQ", "T30TWT", "T30TYN", "T31TCJ"):
+            synthesize_tile(DATA / "tiles", tile, nomenclature, SynthOptions(size=256, seed=5))
+        prepare_dataset(DATA / "tiles", DATA / f"store{args.patch}", nomenclature,
+                        PrepareOptions(patch_size=args.patch, stride=16))
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("OMPI_", "PMIX_", "PMI_"))}
+    env["TF_CPP_MIN_LOG_LEVEL"] = "2"
+    rows = []
+    for n in args.ranks:
+        cmd = ["mpirun", "--oversubscribe", "--allow-run-as-root", "--bind-to", "none", "-n", str(n), sys.executable,
+               __file__, "--worker", "--steps", str(args.steps), "--patch", str(args.patch)]
+        out = subprocess.run(cmd, capture_output=True, text=True, env=env, check=True)
+        rows.append(json.loads(next(line for line in out.stdout.splitlines() if line.startswith("RESULT "))[7:]))
+    print(f"\n`.venv/bin/python benchmarks/bench_train.py --ranks {' '.join(map(str, args.ranks))} --steps {args.steps}"
+          f" --patch {args.patch}` (FG-UNET, b = 8 patches of {args.patch} px x 330 channels per rank, float32)\n")
+    print("| ranks | threads/rank | patches/s per rank | patches/s total | sampling+exchange ms | step ms | "
+          "of which allreduce ms (separate) | compute ms (step - allreduce) |")
+    print("|---|---|---|---|---|---|---|---|")
+    for r in rows:
+        per_rank = 8 / (r["sample"] + r["step"])
+        print(f"| {r['ranks']} | {r['threads']} | {per_rank:.2f} | {per_rank * r['ranks']:.2f} | {1e3 * r['sample']:.0f} | "
+              f"{1e3 * r['step']:.0f} | {1e3 * r['allreduce']:.0f} | {1e3 * (r['step'] - r['allreduce']):.0f} |")
+
+
+if __name__ == "__main__":
+    main()
