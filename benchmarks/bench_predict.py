@@ -5,7 +5,7 @@
 Measures, on this machine, side by side:
 - the float32 matmul peak (4096 x 4096 tf.matmul), GFLOP/s;
 - model-only px/s: FG-UNET on 512 x 512 windows already in memory (float32, bfloat16);
-- end-to-end px/s of ``landcover-predict`` (read, normalise, predict, crop, write COG maps) on a synthetic tile
+- end-to-end px/s of ``landcover-predict`` (read, normalise, predict, crop, write the maps) on a synthetic tile
   of ``--size`` px (its tile pixels per wall-clock second; windows of 512 px with a 16 px overlap, so the
   predictor computes (computed px / tile px) more pixels than the tile has: printed as the overlap factor);
 - agreement of the bfloat16 and float32 maps of the same trained model.
@@ -36,16 +36,17 @@ def matmul_gflops(tf, n: int = 4096, reps: int = 5) -> float:
     return 2 * n**3 * reps / (time.perf_counter() - t0) / 1e9
 
 
-def model_only(model_path: Path, precision: str, reps: int = 4) -> float:
+def model_only(model_path: Path, precision: str, reps: int = 4):
+    """(px/s of the bare model on 512 px windows in memory, the warmed (model, metadata))."""
     from landcover_hpc.models import load_model
 
     model, meta = load_model(model_path, precision=precision)
     x = np.random.default_rng(0).random((1, 512, 512, meta.percentiles.shape[1]), dtype=np.float32)
-    model.predict_on_batch(x)
+    model.predict_on_batch(x)  # traces the 512 px shape once, as the first window of a tile does
     t0 = time.perf_counter()
     for _ in range(reps):
         model.predict_on_batch(x)
-    return reps * 512 * 512 / (time.perf_counter() - t0)
+    return reps * 512 * 512 / (time.perf_counter() - t0), (model, meta)
 
 
 def main() -> None:
@@ -83,10 +84,12 @@ def main() -> None:
     flops = flops_per_pixel("fgunet", 33, 10, 17)
     rows, maps = [], {}
     for precision in ("float32", "bfloat16"):
-        bare = model_only(model_path, precision)
+        bare, loaded = model_only(model_path, precision)
         out = work / f"maps_{precision}"
+        # the model loaded and traced once, as `landcover-predict` does for a list of tiles: a full tile's
+        # 529 windows amortise the first trace, this small tile's 9 would not
         summary = predict_tile(work / "store" / f"{tile}.h5", model_path, out,
-                               PredictOptions(precision=precision, force=True, quicklook=False))
+                               PredictOptions(precision=precision, force=True, quicklook=False), loaded=loaded)
         e2e = summary["pixels"] / summary["seconds"]
         maps[precision] = summary["classes"]
         rows.append((precision, bare, bare * flops / 1e9, e2e, e2e * computed / bare, e2e / bare))

@@ -14,7 +14,13 @@ import tempfile
 from pathlib import Path
 from typing import Iterator
 
-__all__ = ["atomic_path", "write_json_atomic", "write_text_atomic", "save_figure", "file_sha256"]
+__all__ = ["atomic_path", "current_umask", "write_json_atomic", "write_text_atomic", "save_figure", "file_sha256"]
+
+
+def current_umask() -> int:
+    mask = os.umask(0)
+    os.umask(mask)
+    return mask
 
 
 @contextlib.contextmanager
@@ -25,6 +31,7 @@ def atomic_path(path: str | Path) -> Iterator[Path]:
     fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
     os.close(fd)
     tmp_path = Path(tmp)
+    os.chmod(tmp_path, 0o666 & ~current_umask())  # mkstemp makes 0600: products are for the whole team
     try:
         yield tmp_path
         os.replace(tmp_path, path)

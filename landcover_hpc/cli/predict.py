@@ -20,8 +20,10 @@ def build_parser() -> argparse.ArgumentParser:
         "window by window. Under mpirun the windows of a tile are shared among ranks (rank 0 writes). "
         "A finished map whose inputs did not change is skipped; a killed run resumes."))
     p.add_argument("--tile", required=True, type=comma_list, help="tile id(s), e.g. T31UDQ or T31UDQ,T30TWT")
-    p.add_argument("--model", required=True, help="trained model file (landcover-train writes RUN_DIR/best_model.h5)")
-    p.add_argument("--store", required=True, help="folder of the prepared tile stores (<TILE>.h5)")
+    p.add_argument("--model", default=None,
+                   help="trained model file (default with --config: RUN_DIR/best_model.h5 of the training run)")
+    p.add_argument("--store", default=None, help="folder of the prepared tile stores (default with --config: data.store)")
+    p.add_argument("--config", default=None, help="training config YAML whose data.store and run_dir to use")
     p.add_argument("--out", default="maps", help="output folder (default %(default)s)")
     p.add_argument("--precision", choices=["float32", "bfloat16"], default=None,
                    help="compute precision (default: the model's)")
@@ -45,6 +47,15 @@ def main(argv: list[str] | None = None) -> int:
 
         if args.checkpoint_every < 1:
             raise ConfigError(f"--checkpoint-every {args.checkpoint_every}: must be >= 1")
+        store, model_path = args.store, args.model
+        if args.config is not None:
+            from ..training.config import load_config
+
+            config = load_config(args.config)
+            store = store or config.data.store
+            model_path = model_path or str(Path(config.output.run_dir) / "best_model.h5")
+        if store is None or model_path is None:
+            raise ConfigError("give --store and --model, or --config CONFIG.yaml of the training run")
         comm, rank, _ = world()
         configure_tensorflow(args.threads)
         options = PredictOptions(window=args.window, overlap=args.overlap, precision=args.precision,
@@ -56,11 +67,11 @@ def main(argv: list[str] | None = None) -> int:
         from ..errors import InputNotFoundError
         from ..models import load_model
 
-        if not Path(args.model).is_file():
-            raise InputNotFoundError(f"model {args.model} not found: train one with landcover-train or pass --model")
-        loaded = load_model(args.model, precision=args.precision)
+        if not Path(model_path).is_file():
+            raise InputNotFoundError(f"model {model_path} not found: train one with landcover-train or pass --model")
+        loaded = load_model(model_path, precision=args.precision)
         for tile in args.tile:
-            summary = predict_tile(Path(args.store) / f"{tile}.h5", args.model, args.out, options, comm=comm,
+            summary = predict_tile(Path(store) / f"{tile}.h5", model_path, args.out, options, comm=comm,
                                    loaded=loaded)
             if rank == 0:
                 if summary["skipped"]:

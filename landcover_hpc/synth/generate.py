@@ -10,6 +10,7 @@ A tile folder is written under a temporary name and renamed when complete.
 from __future__ import annotations
 
 import datetime as dt
+import os
 import shutil
 import tempfile
 import zlib
@@ -23,6 +24,7 @@ from rasterio.transform import from_origin
 from scipy import ndimage
 
 from ..errors import ConfigError
+from ..io import current_umask
 from ..nomenclature import Nomenclature
 from ..data.mgrs import parse_tile_id
 from ..data.tiles import S2_BANDS
@@ -95,6 +97,7 @@ def synthesize_tile(out_root: str | Path, tile_id: str, nomenclature: Nomenclatu
     out_root = Path(out_root)
     out_root.mkdir(parents=True, exist_ok=True)
     tmp_dir = Path(tempfile.mkdtemp(prefix=f".{tile_id}.", suffix=".tmp", dir=out_root))
+    os.chmod(tmp_dir, 0o777 & ~current_umask())  # mkdtemp makes 0700
     try:
         _write_stack(tmp_dir / "stack.tif", rng, land, valid, dates, transform, crs, options)
         _write_reference(tmp_dir / "reference.gpkg", annotated, land.object_class, code_of_class, transform, crs)

@@ -110,3 +110,15 @@ def test_cli_help_runs():
     for module in ("landcover_hpc.cli.prepare", "landcover_hpc.cli.synth"):
         out = subprocess.run([sys.executable, "-m", module, "--help"], capture_output=True, text=True)
         assert out.returncode == 0 and "usage:" in out.stdout
+
+
+def test_outputs_are_readable_by_the_team(store_dir, synth_root):
+    """Atomic writes go through mkstemp/mkdtemp (0600/0700): the final files must get the umask's modes."""
+    import os
+    import stat
+
+    umask = os.umask(0)
+    os.umask(umask)
+    for path in (store_dir / "T31UDQ.h5", store_dir / "dataset.json"):
+        assert stat.S_IMODE(path.stat().st_mode) == 0o666 & ~umask
+    assert stat.S_IMODE((synth_root / "T31UDQ").stat().st_mode) == 0o777 & ~umask

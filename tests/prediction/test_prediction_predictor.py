@@ -123,3 +123,18 @@ def test_several_ranks_give_the_single_rank_map(tmp_path, store_dir, trained_mod
     single = predict_tile(store_dir / f"{TILE}.h5", trained_model, tmp_path / "one", PredictOptions(window=48, overlap=8))
     assert np.array_equal(_read(tmp_path / "mpi" / f"{TILE}_classes.tif"), _read(single["classes"]))
     assert np.array_equal(_read(tmp_path / "mpi" / f"{TILE}_confidence.tif"), _read(single["confidence"]))
+
+
+def test_model_and_store_from_a_training_config(tmp_path, store_dir, trained_model, capsys):
+    import shutil
+
+    run_dir = tmp_path / "run"
+    run_dir.mkdir()
+    shutil.copy(trained_model, run_dir / "best_model.h5")
+    config = tmp_path / "train.yaml"
+    config.write_text(f"data:\n  store: {store_dir}\noutput:\n  run_dir: {run_dir}\n")
+    assert predict_cli.main(["--tile", TILE, "--config", str(config), "--out", str(tmp_path / "maps"),
+                             "--window", "96"]) == 0
+    assert (tmp_path / "maps" / f"{TILE}_classes.tif").is_file()
+    assert predict_cli.main(["--tile", TILE, "--out", str(tmp_path / "m2")]) == 2
+    assert "give --store and --model, or --config" in capsys.readouterr().err
