@@ -55,7 +55,7 @@ def save_figure(fig, path: str | Path) -> Path:
 
     path = Path(path)
     with atomic_path(path) as tmp:
-        fig.savefig(tmp, format="png")
+        fig.savefig(tmp, format="png", bbox_inches="tight")  # legends outside the axes stay whole
     plt.close(fig)
     return path
 
