@@ -202,7 +202,7 @@ def prepare_tile(tile_dir: str | Path, out_path: str | Path, nomenclature: Nomen
             "class_codes": json.dumps(nomenclature.codes), "nomenclature": json.dumps(nomenclature.to_dict()),
             "patch_size": options.patch_size, "stride": options.stride, "min_fraction": options.min_fraction,
             "split_seed": options.split_seed, "train_fraction": options.train_fraction,
-            "source": str(tile_dir.resolve()), "input_signature": signature,
+            "source": str(tile_dir.resolve()), "input_signature": signature, "valid_pixels": n_valid,
         })
     with TileStore(out_path) as store:
         return _summary(store, skipped=False)
@@ -224,7 +224,7 @@ def _summary(store: TileStore, skipped: bool) -> dict:
     return {
         "tile": store.tile_id, "path": str(store.path), "height": store.height, "width": store.width,
         "n_dates": store.n_dates, "n_bands": store.n_bands, "skipped": skipped,
-        "valid_fraction": float(store.h5["valid"][...].mean()),
+        "valid_fraction": int(store.h5.attrs["valid_pixels"]) / (store.height * store.width),
         "objects": int(len(store.polygons)),
         "train_pixels": store.class_counts("train").tolist(), "test_pixels": store.class_counts("test").tolist(),
         "train_positions": [len(store.positions("train", c)) for c in store.class_codes],

@@ -18,7 +18,8 @@ Layout of ``<store>/<TILE_ID>.h5`` (no pickle anywhere; strings are UTF-8 attrib
                               that dataset-wide percentiles combine tiles exactly
     attributes                tile_id, crs (WKT), transform (GDAL order), dates, bands, nodata, class_codes,
                               nomenclature (JSON), patch_size, stride, min_fraction, split_seed,
-                              train_fraction, source, format, format_version, software_version
+                              train_fraction, source, valid_pixels, format, format_version,
+                              software_version
 """
 
 from __future__ import annotations
@@ -37,7 +38,7 @@ from ..nomenclature import Nomenclature, nomenclature_from_dict
 __all__ = ["STORE_FORMAT", "STORE_FORMAT_VERSION", "SPLITS", "TileStore", "open_stores"]
 
 STORE_FORMAT = "landcover_hpc.tile_store"
-STORE_FORMAT_VERSION = 1
+STORE_FORMAT_VERSION = 2
 SPLITS = ("train", "test")
 
 

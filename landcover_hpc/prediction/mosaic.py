@@ -66,7 +66,7 @@ def _target_grid(class_maps: list[Path], crs: CRS, resolution: float) -> tuple[r
     return from_origin(left, top, resolution, resolution), height, width
 
 
-def _warp_tile(path: Path, out_dir: Path, crs: CRS, grid, resolution: float) -> tuple[Path, Window]:
+def _warp_tile(path: Path, out_dir: Path, crs: CRS, grid) -> tuple[Path, Window]:
     """Reproject a tile's two maps onto its window of the common grid; return the classes path and window."""
     with rasterio.open(path) as src:
         bounds = transform_bounds(src.crs, crs, *src.bounds, densify_pts=21)
@@ -106,7 +106,7 @@ def mosaic_maps(class_maps: list[str | Path], out_prefix: str | Path, nomenclatu
     tiles_dir = out_prefix.parent / f"{out_prefix.name}_tiles"
     tiles_dir.mkdir(parents=True, exist_ok=True)
     grid, height, width = _target_grid(class_maps, target_crs, resolution)
-    warped = [_warp_tile(p, tiles_dir, target_crs, grid, resolution) for p in class_maps]
+    warped = [_warp_tile(p, tiles_dir, target_crs, grid) for p in class_maps]
 
     tags = {"signature": hashlib.sha256("".join(str(p.resolve()) for p in class_maps).encode()).hexdigest(),
             "product": "mosaic", "tiles": ",".join(p.name.replace("_classes.tif", "") for p in class_maps),

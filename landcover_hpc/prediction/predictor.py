@@ -95,12 +95,13 @@ def predict_tile(store_path: str | Path, model_path: str | Path, out_dir: str | 
         nomenclature = nomenclature_from_dict(meta.nomenclature, str(model_path)) if meta.nomenclature \
             else store.nomenclature
         windows = plan_windows(store.height, store.width, options.window, options.overlap)
+        model_sha256 = file_sha256(model_path)
         signature = hashlib.sha256(json.dumps([
-            file_sha256(model_path), store.h5.attrs.get("input_signature", str(store.path)),
+            model_sha256, store.h5.attrs.get("input_signature", str(store.path)),
             {k: v for k, v in asdict(options).items() if k in ("window", "overlap", "precision")},
         ]).encode()).hexdigest()
         tags = {
-            "signature": signature, "model": model_path.name, "model_sha256": file_sha256(model_path),
+            "signature": signature, "model": model_path.name, "model_sha256": model_sha256,
             "architecture": meta.spec.architecture if meta.spec else "", "tile": store.tile_id,
             "input_dates": ",".join(store.dates), "software": f"landcover_hpc {__version__}",
             "precision": options.precision or (meta.spec.precision if meta.spec else "float32"),

@@ -22,16 +22,17 @@ from __future__ import annotations
 import csv
 import hashlib
 import json
-import sys
 import time
 from pathlib import Path
 
 import numpy as np
 import yaml
 
-from ..data.store import TileStore
+import tensorflow as tf
+
 from ..errors import InputNotFoundError
 from ..io import atomic_path, write_text_atomic
+from ..models import WeightedSparseCrossEntropy
 from ..parallel import launched_by_mpi
 from .checkpoint import load_checkpoint, save_checkpoint
 from .config import Config
@@ -43,26 +44,15 @@ _HISTORY_FIELDS = ["epoch", "loss", "lr", "val_overall_accuracy", "val_kappa", "
 _STEP_FIELDS = ["step", "epoch", "lr", "loss", "batch_digest"]
 
 
-def _scaled_loss_class():
-    import tensorflow as tf
+class ScaledLoss(WeightedSparseCrossEntropy):
+    """The weighted sparse cross-entropy times a per-step factor (global normalisation, see above)."""
 
-    from ..models import WeightedSparseCrossEntropy
+    def __init__(self, class_weights, name: str = "weighted_crossentropy"):
+        super().__init__(class_weights, name=name)
+        self.scale = tf.Variable(1.0, trainable=False, dtype=tf.float32, name="loss_scale")
 
-    class ScaledLoss(WeightedSparseCrossEntropy):
-        """The weighted sparse cross-entropy times a per-step factor (global normalisation, see above)."""
-
-        def __init__(self, class_weights, name: str = "weighted_crossentropy"):
-            super().__init__(class_weights, name=name)
-            self.scale = tf.Variable(1.0, trainable=False, dtype=tf.float32, name="loss_scale")
-
-        def call(self, y_true, y_pred):
-            return self.scale * super().call(y_true, y_pred)
-
-    return ScaledLoss
-
-
-def ScaledLoss(class_weights):  # noqa: N802 - a factory that looks like the class it returns
-    return _scaled_loss_class()(class_weights)
+    def call(self, y_true, y_pred):
+        return self.scale * super().call(y_true, y_pred)
 
 
 def _digest(x: np.ndarray, y: np.ndarray) -> str:
@@ -98,7 +88,6 @@ def train(config: Config, resume: bool = False, log=print) -> dict:
     threads = configure_tensorflow(config.threads)
     import horovod.tensorflow as hvd_tf
     import horovod.tensorflow.keras as hvd
-    import tensorflow as tf
 
     hvd.init()
     rank, size = hvd.rank(), hvd.size()
@@ -124,8 +113,8 @@ def train(config: Config, resume: bool = False, log=print) -> dict:
                                                           memory_budget=config.data.memory_budget),
                            tiles=config.data.tiles)
     tf.keras.utils.set_random_seed(tcfg.seed + rank)  # dropout masks differ per rank, weights come from rank 0
-    train_counts = np.sum([_train_counts(store_dir / f"{t}.h5") for t in sampler.tile_ids], axis=0)
-    weights = class_weights(train_counts)
+    per_tile = {t["tile"]: t["train_pixels"] for t in dataset["tiles"]}  # written by landcover-prepare
+    weights = class_weights(np.sum([per_tile[t] for t in sampler.tile_ids], axis=0))
     model = get_model(config.model.name, n_dates, len(bands), len(sampler.class_codes),
                       n_groups=config.model.n_groups, extra_channels_per_date=len(INDEX_NAMES) if config.data.indices else 0,
                       precision=config.model.precision, dropout=config.model.dropout)
@@ -213,11 +202,6 @@ def _with_extra(metadata, **extra):
     return dataclasses.replace(metadata, extra={**metadata.extra, **extra})
 
 
-def _train_counts(path: Path) -> np.ndarray:
-    with TileStore(path) as store:
-        return store.class_counts("train")
-
-
 def train_step(model, loss, x: np.ndarray, y: np.ndarray, comm, size: int) -> float:
     """One synchronous step on this rank's batch; returns the global batch's loss (same on every rank)."""
     n_local = int(np.count_nonzero(y))
@@ -250,8 +234,6 @@ def validate(model, sampler, n_batches: int, n_classes: int, comm) -> tuple[floa
 
 
 def _open_logs(run_dir: Path, config: Config, start_epoch: int, steps_per_epoch: int):
-    import tensorflow as tf
-
     run_dir.mkdir(parents=True, exist_ok=True)
     write_text_atomic(run_dir / "config.yaml", yaml.safe_dump(config.to_dict(), sort_keys=False))
     history = [r for r in _read_csv(run_dir / "history.csv") if int(r["epoch"]) <= start_epoch]
@@ -260,12 +242,9 @@ def _open_logs(run_dir: Path, config: Config, start_epoch: int, steps_per_epoch:
 
 
 def _write_epoch(run_dir: Path, history: list[dict], steps: list[dict], writer, row: dict) -> None:
-    import tensorflow as tf
-
     _rewrite_csv(run_dir / "history.csv", _HISTORY_FIELDS, history)
     _rewrite_csv(run_dir / "steps.csv", _STEP_FIELDS, steps)
     with writer.as_default():
         for key in ("loss", "lr", "val_overall_accuracy", "val_kappa", "patches_per_second"):
             tf.summary.scalar(key, row[key], step=row["epoch"])
     writer.flush()
-    sys.stdout.flush()
