@@ -62,9 +62,10 @@ class TileStore:
         if attrs.get("format") != STORE_FORMAT:
             self.h5.close()
             raise InputFormatError(f"{self.path}: not a landcover_hpc tile store: re-run landcover-prepare")
-        if int(attrs["format_version"]) != STORE_FORMAT_VERSION:
+        version = int(attrs.get("format_version", 0))
+        if version != STORE_FORMAT_VERSION:
             self.h5.close()
-            raise InputFormatError(f"{self.path}: store format version {attrs['format_version']}, this software "
+            raise InputFormatError(f"{self.path}: store format version {version}, this software "
                                    f"reads {STORE_FORMAT_VERSION}: re-run landcover-prepare")
         self.tile_id: str = str(attrs["tile_id"])
         self.dates: tuple[str, ...] = tuple(json.loads(attrs["dates"]))

@@ -88,3 +88,19 @@ def test_bad_option_is_a_config_error(tmp_path, capsys):
     make_tile(tmp_path / "in")
     code, err = run_prepare(tmp_path / "in", tmp_path / "out", capsys, ["--min-fraction", "1.5"])
     assert code == 2 and "min_fraction=1.5" in err
+
+
+def test_store_of_another_format_version_names_it(tmp_path, capsys):
+    import h5py
+
+    from landcover_hpc.data.store import STORE_FORMAT_VERSION, TileStore
+    from landcover_hpc.errors import InputFormatError
+
+    make_tile(tmp_path / "in")
+    assert run_prepare(tmp_path / "in", tmp_path / "out", capsys)[0] == 0
+    path = tmp_path / "out" / "T31UDQ.h5"
+    with h5py.File(path, "r+") as h5:
+        h5.attrs["format_version"] = STORE_FORMAT_VERSION - 1
+    with pytest.raises(InputFormatError, match=f"format version {STORE_FORMAT_VERSION - 1}, this software reads "
+                                               f"{STORE_FORMAT_VERSION}: re-run landcover-prepare"):
+        TileStore(path)
