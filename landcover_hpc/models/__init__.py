@@ -18,7 +18,7 @@ Nothing here builds a model or configures TensorFlow at import time.
 
 from .architectures import build_fgunet, build_lstm, build_mlp, build_tsfgunet, build_unet
 from .flops import flops_per_pixel
-from .inference import SIZE_MULTIPLE, check_window_size, predict_window
+from .inference import SIZE_MULTIPLE, check_window_size, forward_function, predict_window
 from .losses import WeightedSparseCrossEntropy, class_weights, weighted_sparse_crossentropy
 from .metrics import CohenKappa, LabelledAccuracy
 from .persistence import ModelMetadata, load_model, save_model
@@ -37,6 +37,7 @@ __all__ = [
     "build_lstm",
     "build_tsfgunet",
     "check_window_size",
+    "forward_function",
     "predict_window",
     "class_weights",
     "weighted_sparse_crossentropy",

@@ -143,6 +143,9 @@ def _run(store, model, meta, nomenclature, windows, tags, out_dir, options, comm
     code_lut = np.array([0] + list(meta.class_codes), dtype=np.uint8)
     progress = Progress(f"predict {store.tile_id}", sum(w.core_height * w.core_width for w in todo), "px",
                         enabled=rank == 0)
+    from ..models import forward_function
+
+    forward = forward_function(model)
     start = time.perf_counter()
     model_seconds = 0.0
 
@@ -161,7 +164,7 @@ def _run(store, model, meta, nomenclature, windows, tags, out_dir, options, comm
             if loaded is not None:
                 x, valid = loaded
                 t0 = time.perf_counter()
-                probs = np.asarray(model.predict_on_batch(x[None]))[0]
+                probs = forward(x[None]).numpy()[0]
                 model_seconds += time.perf_counter() - t0
                 result = _core_maps(mine[i], probs, valid, code_lut)
             index = mine[i].index if mine[i] is not None else -1

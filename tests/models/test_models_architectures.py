@@ -3,7 +3,7 @@ import pytest
 import tensorflow as tf
 
 from landcover_hpc.errors import ConfigError, InputFormatError
-from landcover_hpc.models import MODEL_NAMES, check_window_size, get_model, predict_window
+from landcover_hpc.models import MODEL_NAMES, check_window_size, forward_function, get_model, predict_window
 from landcover_hpc.models.architectures import DatesToSequence
 
 
@@ -35,6 +35,17 @@ def test_models_same_model_predicts_patch_and_512_window(rng):
     # Fully convolutional: 32 px away from the patch's right/bottom border (more than the receptive field
     # radius), the window and the patch give the same probabilities.
     np.testing.assert_allclose(big[:32, :32], predict_window(model, patch)[:32, :32], atol=1e-5)
+
+
+def test_forward_function_is_traced_once_for_every_window_shape(rng):
+    """A tile's windows have up to four shapes: one trace serves them all, with the model's own outputs."""
+    model = get_model("fgunet", n_dates=2, n_bands=2, n_classes=3, n_groups=1)
+    forward = forward_function(model)
+    for shape in ((1, 64, 64), (1, 64, 20), (1, 20, 64), (2, 20, 20)):
+        x = rng.random((*shape, 4), dtype=np.float32)
+        np.testing.assert_allclose(forward(x).numpy(), model(x, training=False).numpy(), atol=1e-6)
+    assert forward.experimental_get_tracing_count() == 1
+    assert forward_function(model) is forward
 
 
 @pytest.mark.parametrize("size", [(30, 32), (32, 30), (0, 32), (-4, 8)])
