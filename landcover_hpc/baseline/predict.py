@@ -2,8 +2,8 @@
 
 Every window is read from the tile store, its valid pixels classified by the forest (class = most
 probable class, confidence = rint(100 x its probability), the maximum class probability), the window's
-class map regularised by majority vote and only its core kept. Windows overlap by 2 px (the smallest
-overlap the window plan allows that covers the radius-1 halo), so the windowed map equals the map
+class map regularised by majority vote and only its core kept. Neighbouring windows share 4 px (the smallest
+overlap the window plan allows whose 2 px half covers the radius-1 halo), so the windowed map equals the map
 regularised as a whole. The confidence map is the forest's, before regularisation. Maps are written by
 :class:`landcover_hpc.maps.MapWriter` (resumable, atomic, COG with colour table); a map whose model, input
 store and options did not change is not recomputed.
@@ -54,7 +54,8 @@ class RFPredictOptions:
 
     @property
     def overlap(self) -> int:
-        return self.radius + (self.radius % 2)  # the window plan wants an even overlap
+        # each window keeps its pixels >= overlap / 2 px from its border; the plan wants a multiple of 4
+        return -(-2 * self.radius // 4) * 4
 
 
 def classify_window(model: ForestModel, stack: np.ndarray, valid: np.ndarray, n_jobs: int = -1

@@ -28,7 +28,9 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--precision", choices=["float32", "bfloat16"], default=None,
                    help="compute precision (default: the model's)")
     p.add_argument("--window", type=int, default=d.window, help="window side, px (default %(default)s)")
-    p.add_argument("--overlap", type=int, default=d.overlap, help="window border not kept, px (default %(default)s)")
+    p.add_argument("--overlap", type=int, default=d.overlap,
+                   help="px shared by neighbouring windows, a multiple of 4; each window keeps its pixels >= "
+                   "OVERLAP/2 px from its border (default %(default)s)")
     p.add_argument("--checkpoint-every", type=int, default=d.checkpoint_every,
                    help="rounds of windows between resume points (default %(default)s)")
     p.add_argument("--threads", type=int, default=None, help="threads per rank (default: from the allocation)")

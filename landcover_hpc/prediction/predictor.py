@@ -39,7 +39,8 @@ __all__ = ["PredictOptions", "predict_tile", "read_padded"]
 @dataclass(frozen=True)
 class PredictOptions:
     window: int = 512  # window side, px (multiple of 4)
-    overlap: int = 16  # px of each window's border not kept (except on the tile's edges)
+    overlap: int = 16  # px shared by neighbouring windows (multiple of 4); each keeps its pixels >= overlap/2 px
+                       # from its border (except on the tile's edges)
     precision: str | None = None  # "float32" | "bfloat16"; None: as the model was saved
     checkpoint_every: int = 4  # rounds of windows between two resume points
     force: bool = False
@@ -99,6 +100,7 @@ def predict_tile(store_path: str | Path, model_path: str | Path, out_dir: str | 
         signature = hashlib.sha256(json.dumps([
             model_sha256, store.h5.attrs.get("input_signature", str(store.path)),
             {k: v for k, v in asdict(options).items() if k in ("window", "overlap", "precision")},
+            [asdict(w) for w in windows],  # the plan itself: a map made with another plan is recomputed
         ]).encode()).hexdigest()
         tags = {
             "signature": signature, "model": model_path.name, "model_sha256": model_sha256,

@@ -42,7 +42,7 @@ def test_windowed_equals_whole_map():
     m = rng.choice(np.array([0, A, B, C], dtype=np.uint8), (70, 90), p=[0.05, 0.4, 0.35, 0.2])
     whole = majority_vote(m)
     out = np.zeros_like(m)
-    for w in plan_windows(*m.shape, size=24, overlap=2):
+    for w in plan_windows(*m.shape, size=24, overlap=4):
         h, wd = min(w.height, m.shape[0] - w.row), min(w.width, m.shape[1] - w.col)
         rows, cols = w.crop
         out[w.core_row:w.core_row + w.core_height, w.core_col:w.core_col + w.core_width] = \
