@@ -129,9 +129,17 @@ class TileStore:
         return counts
 
     # -- reads -----------------------------------------------------------------------------------------
-    def read_window(self, row: int, col: int, height: int, width: int) -> np.ndarray:
-        """(height, width, T*C) int16 block of the stack."""
-        return self.stack[row:row + height, col:col + width, :]
+    def read_window(self, row: int, col: int, height: int, width: int, out: np.ndarray | None = None) -> np.ndarray:
+        """(height, width, T*C) int16 block of the stack.
+
+        ``out``: a C-contiguous int16 array to read into, of shape (H >= height, W >= width, T*C); the block
+        lands in ``out[:height, :width]``, which is returned. Reading into a reused buffer saves the page
+        faults of a new array (2/3 of the time of a 512 px window read).
+        """
+        if out is None:
+            return self.stack[row:row + height, col:col + width, :]
+        self.stack.read_direct(out, np.s_[row:row + height, col:col + width, :], np.s_[:height, :width, :])
+        return out[:height, :width]
 
     def read_valid(self, row: int, col: int, height: int, width: int) -> np.ndarray:
         return self.h5["valid"][row:row + height, col:col + width]

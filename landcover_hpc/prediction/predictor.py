@@ -47,16 +47,22 @@ class PredictOptions:
     quicklook: bool = True
 
 
-def read_padded(store: TileStore, window: PredictionWindow) -> tuple[np.ndarray, np.ndarray]:
-    """(h, w, T*C) int16 stack and (h, w) bool validity of a window, edge-replicated past the tile."""
+def read_padded(store: TileStore, window: PredictionWindow, buffer: np.ndarray | None = None
+                ) -> tuple[np.ndarray, np.ndarray]:
+    """(h, w, T*C) int16 stack and (h, w) bool validity of a window, edge-replicated past the tile.
+
+    ``buffer``: a flat int16 array of at least h * w * T*C elements that the stack is read into (reused
+    from window to window), or None for a new array.
+    """
+    shape = (window.height, window.width, store.n_channels)
+    stack = np.empty(shape, np.int16) if buffer is None else buffer[:np.prod(shape)].reshape(shape)
     h = min(window.height, store.height - window.row)
     w = min(window.width, store.width - window.col)
-    stack = store.read_window(window.row, window.col, h, w)
-    valid = store.read_valid(window.row, window.col, h, w)
-    pad = ((0, window.height - h), (0, window.width - w))
-    if pad != ((0, 0), (0, 0)):
-        stack = np.pad(stack, pad + ((0, 0),), mode="edge")
-        valid = np.pad(valid, pad, mode="constant", constant_values=False)
+    store.read_window(window.row, window.col, h, w, out=stack)
+    stack[h:, :w] = stack[h - 1:h, :w]  # edge replication, as np.pad(mode="edge")
+    stack[:, w:] = stack[:, w - 1:w]
+    valid = np.zeros(shape[:2], bool)
+    valid[:h, :w] = store.read_valid(window.row, window.col, h, w)
     return stack, valid
 
 
@@ -151,17 +157,26 @@ def _run(store, model, meta, nomenclature, windows, tags, out_dir, options, comm
     start = time.perf_counter()
     model_seconds = 0.0
 
-    def load(window):
-        if window is None:
+    # Reused buffers (new 0.5 GB arrays per window cost more in page faults than the reading itself): one for
+    # the int16 stack, used by the reader thread only, and two for the model input, round i filling input
+    # buffer i % 2 while the model reads the other one (round i - 1's, finished before round i + 1 starts).
+    largest = max((w.height * w.width for w in mine if w is not None), default=0)
+    raw_buffer = np.empty(largest * store.n_channels, np.int16)
+    n_inputs = model.input_shape[-1]
+    input_buffers = [np.empty(largest * n_inputs, np.float32) for _ in range(2)]
+
+    def load(i):
+        if mine[i] is None:
             return None
-        raw, valid = read_padded(store, window)
-        return model_input(raw, meta.percentiles, meta.band_names, bool(meta.spectral_indices)), valid
+        raw, valid = read_padded(store, mine[i], raw_buffer)
+        out = input_buffers[i % 2][:valid.size * n_inputs].reshape(*valid.shape, n_inputs)
+        return model_input(raw, meta.percentiles, meta.band_names, bool(meta.spectral_indices), out=out), valid
 
     with ThreadPoolExecutor(max_workers=1) as reader:
-        pending = reader.submit(load, mine[0]) if mine else None
+        pending = reader.submit(load, 0) if mine else None
         for i in range(rounds):
             loaded = pending.result()
-            pending = reader.submit(load, mine[i + 1]) if i + 1 < rounds else None
+            pending = reader.submit(load, i + 1) if i + 1 < rounds else None
             result = None
             if loaded is not None:
                 x, valid = loaded

@@ -21,7 +21,7 @@ INDEX_NAMES = ("NDVI", "NDWI", "brightness")
 N_AUGMENTATIONS = 8
 
 
-def normalise(patches: np.ndarray, percentiles: np.ndarray) -> np.ndarray:
+def normalise(patches: np.ndarray, percentiles: np.ndarray, out: np.ndarray | None = None) -> np.ndarray:
     """Scale each channel to [0, 1] between its 3rd and 97th percentile (paper 3.3.1).
 
     ``p' = clip((p - q3) / (q97 - q3), 0, 1)``; a channel with ``q97 == q3`` maps to 0 or 1.
@@ -29,6 +29,7 @@ def normalise(patches: np.ndarray, percentiles: np.ndarray) -> np.ndarray:
     Args:
         patches: (..., T*C) int16 reflectance x 1e4.
         percentiles: (2, T*C) float32, 3rd and 97th percentiles over the whole dataset.
+        out: float32 array of the patches' shape to write into (a reused buffer), or None for a new one.
     Returns:
         (..., T*C) float32 in [0, 1].
     """
@@ -36,8 +37,7 @@ def normalise(patches: np.ndarray, percentiles: np.ndarray) -> np.ndarray:
     if q3.shape[-1] != patches.shape[-1]:
         raise ConfigError(f"percentiles for {q3.shape[-1]} channels: the patches have {patches.shape[-1]}")
     span = np.where(q97 > q3, q97 - q3, np.float32(1e-6)).astype(np.float32)
-    out = patches.astype(np.float32)
-    out -= q3
+    out = np.subtract(patches, q3, out=out, dtype=np.float32)  # int16 -> float32 is exact
     out /= span
     return np.clip(out, 0.0, 1.0, out=out)
 
@@ -90,20 +90,26 @@ def append_per_date(channels: np.ndarray, extra: np.ndarray) -> np.ndarray:
     return joined.reshape(*channels.shape[:-1], -1)
 
 
-def model_input(raw: np.ndarray, percentiles: np.ndarray, bands: Sequence[str], indices: bool) -> np.ndarray:
+def model_input(raw: np.ndarray, percentiles: np.ndarray, bands: Sequence[str], indices: bool,
+                out: np.ndarray | None = None) -> np.ndarray:
     """What a model is fed, in training and in prediction alike: normalised bands, then the indices.
 
     Args:
         raw: (..., T*C) int16 reflectance x 1e4, date-major.
         percentiles: (2, T*C) normalisation percentiles (those stored with the model).
         bands: the C band names; indices: whether to append :data:`INDEX_NAMES` per date.
+        out: float32 (..., T*C') array to write into (a reused buffer), or None for a new one.
     Returns:
         (..., T*C') float32, C' = C (+ 3 with indices).
     """
-    x = normalise(raw, percentiles)
-    if indices:
-        x = append_per_date(x, spectral_indices(raw, list(bands), raw.shape[-1] // len(bands)))
-    return x
+    if not indices:
+        return normalise(raw, percentiles, out=out)
+    x = append_per_date(normalise(raw, percentiles),
+                        spectral_indices(raw, list(bands), raw.shape[-1] // len(bands)))
+    if out is None:
+        return x
+    out[...] = x
+    return out
 
 
 def draw_augmentations(rng: np.random.Generator, n_patches: int) -> np.ndarray:

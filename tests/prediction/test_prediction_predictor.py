@@ -7,7 +7,8 @@ import rasterio
 from landcover_hpc.cli import predict as predict_cli
 from landcover_hpc.data import TileStore
 from landcover_hpc.models import load_model
-from landcover_hpc.prediction import PredictOptions, predict_tile
+from landcover_hpc.prediction import PredictOptions, plan_windows, predict_tile
+from landcover_hpc.prediction.predictor import read_padded
 from landcover_hpc.prediction.windows import padded_length
 from landcover_hpc.sampling.transforms import normalise
 
@@ -30,6 +31,29 @@ def _whole_image_pass(store_dir, model_path):
 def _read(path):
     with rasterio.open(path) as src:
         return src.read(1)
+
+
+def test_windows_read_into_one_reused_buffer_are_edge_padded_like_np_pad(tmp_path, nomenclature):
+    """A 66 px tile (padded to 68): every window read into the same dirty buffer equals np.pad of the slice."""
+    from landcover_hpc.data import PrepareOptions, prepare_dataset
+    from landcover_hpc.synth import SynthOptions, synthesize_tile
+
+    synthesize_tile(tmp_path / "in", TILE, nomenclature, SynthOptions(size=66, seed=1))
+    prepare_dataset(tmp_path / "in", tmp_path / "store", nomenclature, PrepareOptions(patch_size=16, stride=8))
+    with TileStore(tmp_path / "store" / f"{TILE}.h5") as store:
+        whole = store.read_window(0, 0, 66, 66)
+        whole_valid = store.read_valid(0, 0, 66, 66)
+        buffer = np.full(32 * 32 * store.n_channels, 12345, np.int16)
+        windows = plan_windows(66, 66, 32, 8)
+        assert {(w.height, w.width) for w in windows} == {(32, 32), (32, 20), (20, 32), (20, 20)}
+        for w in windows:
+            stack, valid = read_padded(store, w, buffer)
+            h, wd = min(w.height, 66 - w.row), min(w.width, 66 - w.col)
+            pad = ((0, w.height - h), (0, w.width - wd))
+            expected = np.pad(whole[w.row:w.row + h, w.col:w.col + wd], pad + ((0, 0),), mode="edge")
+            np.testing.assert_array_equal(stack, expected)
+            np.testing.assert_array_equal(valid, np.pad(whole_valid[w.row:w.row + h, w.col:w.col + wd], pad))
+            assert np.shares_memory(stack, buffer)
 
 
 def test_windowed_map_equals_whole_image_pass(tmp_path, store_dir, trained_model):
