@@ -160,6 +160,10 @@ def main() -> None:
     for precision, bare, gflops, e2e, pipeline, overall in rows:
         print(f"| {precision} | {bare:,.0f} | {gflops:.0f} ({100 * gflops / peak:.0f} % of peak) | {e2e:,.0f} | "
               f"{100 * pipeline:.0f} % | {100 * overall:.0f} % |")
+    full = sum(w.height * w.width for w in plan_windows(10980, 10980)) / 10980**2
+    print(f"\nProjected for a 10980 px tile ({full:.3f} computed px per tile px) from the end-to-end computed px/s "
+          "above: " + ", ".join(f"{precision} {100 * pipeline / full:.0f} % of model-only in tile px/s"
+                                for precision, _, _, _, pipeline, _ in rows))
     print(f"\nbfloat16 vs float32 maps: {100 * agreement:.2f} % of valid pixels agree (model {model_path})")
     print(f"\nExactness: float32 maps of a {args.exact_size} px tile with {args.exact_window} px windows vs one "
           "whole-image pass\n")
