@@ -121,6 +121,8 @@ def predict_tile(store_path: str | Path, model_path: str | Path, out_dir: str | 
 
 
 def _run(store, model, meta, nomenclature, windows, tags, out_dir, options, comm, rank, size) -> dict:
+    from ..models import forward_function
+
     writer, skip, error = None, False, None
     if rank == 0:
         try:
@@ -151,8 +153,6 @@ def _run(store, model, meta, nomenclature, windows, tags, out_dir, options, comm
     code_lut = np.array([0] + list(meta.class_codes), dtype=np.uint8)
     progress = Progress(f"predict {store.tile_id}", sum(w.core_height * w.core_width for w in todo), "px",
                         enabled=rank == 0)
-    from ..models import forward_function
-
     forward = forward_function(model)
     start = time.perf_counter()
     model_seconds = 0.0
