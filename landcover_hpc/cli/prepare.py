@@ -26,9 +26,13 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--stride", type=int, default=d.stride, help="step of candidate patch positions (default %(default)s)")
     p.add_argument("--min-fraction", type=float, default=d.min_fraction,
                    help="share of a patch's pixels of a class for a valid position (default %(default)s)")
-    p.add_argument("--train-fraction", type=float, default=d.train_fraction,
-                   help="share of reference objects for training, per tile and class (default %(default)s)")
-    p.add_argument("--split-seed", type=int, default=d.split_seed, help="seed of the train/test split (default %(default)s)")
+    p.add_argument("--test-fraction", type=float, default=d.test_fraction,
+                   help="share of reference objects for testing, per tile and class (default %(default)s)")
+    p.add_argument("--val-fraction", type=float, default=d.val_fraction,
+                   help="share of reference objects for validation (model selection), taken from the training "
+                        "ones, per tile and class (default %(default)s)")
+    p.add_argument("--split-seed", type=int, default=d.split_seed,
+                   help="seed of the train/validation/test split (default %(default)s)")
     p.add_argument("--percentile-samples", type=int, default=d.percentile_samples,
                    help="pixels per tile sampled for the percentiles (default %(default)s)")
     p.add_argument("--window", type=int, default=d.window, help="processing window side, px (default %(default)s)")
@@ -45,7 +49,7 @@ def main(argv: list[str] | None = None) -> int:
     def body() -> int:
         options = PrepareOptions(
             patch_size=args.patch_size, stride=args.stride, min_fraction=args.min_fraction,
-            train_fraction=args.train_fraction, split_seed=args.split_seed,
+            test_fraction=args.test_fraction, val_fraction=args.val_fraction, split_seed=args.split_seed,
             percentile_samples=args.percentile_samples, window=args.window, chunk=args.chunk,
             compression=None if args.compression == "none" else args.compression)
         summary = prepare_dataset(args.input, args.out, load_nomenclature(args.nomenclature), options,

@@ -27,8 +27,8 @@ from ..nomenclature import Nomenclature
 from ..parallel import my_share, world
 from ..progress import Progress
 from .positions import valid_positions
-from .split import split_objects
-from .store import SPLITS, STORE_FORMAT, STORE_FORMAT_VERSION, TileStore
+from .split import SPLITS, split_objects
+from .store import STORE_FORMAT, STORE_FORMAT_VERSION, TileStore
 from .tiles import ReferencePolygons, StackInfo, find_tiles, open_stack, read_reference, unknown_code_message
 
 __all__ = ["PrepareOptions", "prepare_tile", "prepare_dataset", "dataset_percentiles"]
@@ -41,7 +41,8 @@ class PrepareOptions:
     patch_size: int = 64  # side of training patches, px
     stride: int = 16  # step of the grid of candidate patch positions, px
     min_fraction: float = 0.10  # share of a patch's pixels that must be of a class
-    train_fraction: float = 0.67  # share of reference objects in the training set, per tile and class
+    test_fraction: float = 0.33  # share of reference objects in the test set, per tile and class (paper)
+    val_fraction: float = 0.10  # share of reference objects for validation, carved out of the training ones
     split_seed: int = 0
     percentile_samples: int = 20_000  # expected pixels per tile in the percentile subsample
     window: int = 512  # side of the windows the tile is processed in, px
@@ -55,7 +56,8 @@ class PrepareOptions:
             (self.patch_size >= 4 and self.patch_size % 4 == 0, "patch_size", "a multiple of 4, >= 4"),
             (self.stride >= 1, "stride", ">= 1"),
             (0.0 < self.min_fraction <= 1.0, "min_fraction", "in (0, 1]"),
-            (0.0 < self.train_fraction < 1.0, "train_fraction", "in (0, 1)"),
+            (0.0 < self.test_fraction < 1.0, "test_fraction", "in (0, 1)"),
+            (0.0 <= self.val_fraction < 1.0 - self.test_fraction, "val_fraction", "in [0, 1 - test_fraction)"),
             (self.percentile_samples >= 100, "percentile_samples", ">= 100"),
             (self.window >= 16, "window", ">= 16"),
             (self.chunk >= 8, "chunk", ">= 8"),
@@ -134,7 +136,7 @@ def prepare_tile(tile_dir: str | Path, out_path: str | Path, nomenclature: Nomen
         object_ids_raster, object_classes = _label_objects(reference, nomenclature)
     n_objects = len(object_classes)
     rng = np.random.default_rng([options.split_seed, int.from_bytes(stack.tile_id.encode(), "little")])
-    object_split = split_objects(object_classes, options.train_fraction, rng)
+    object_split = split_objects(object_classes, options.test_fraction, options.val_fraction, rng)
     # lookup tables indexed by object id (1..n; 0 = no object)
     class_of = np.concatenate([[0], object_classes]).astype(np.uint8)
     split_of = np.concatenate([[255], object_split]).astype(np.uint8)
@@ -201,7 +203,8 @@ def prepare_tile(tile_dir: str | Path, out_path: str | Path, nomenclature: Nomen
             "dates": json.dumps(stack.dates), "bands": json.dumps(stack.bands), "nodata": stack.nodata,
             "class_codes": json.dumps(nomenclature.codes), "nomenclature": json.dumps(nomenclature.to_dict()),
             "patch_size": options.patch_size, "stride": options.stride, "min_fraction": options.min_fraction,
-            "split_seed": options.split_seed, "train_fraction": options.train_fraction,
+            "split_seed": options.split_seed, "test_fraction": options.test_fraction,
+            "val_fraction": options.val_fraction,
             "source": str(tile_dir.resolve()), "input_signature": signature, "valid_pixels": n_valid,
         })
     with TileStore(out_path) as store:
@@ -226,7 +229,7 @@ def _summary(store: TileStore, skipped: bool) -> dict:
         "n_dates": store.n_dates, "n_bands": store.n_bands, "skipped": skipped,
         "valid_fraction": int(store.h5.attrs["valid_pixels"]) / (store.height * store.width),
         "objects": int(len(store.polygons)),
-        "train_pixels": store.class_counts("train").tolist(), "test_pixels": store.class_counts("test").tolist(),
+        **{f"{s}_pixels": store.class_counts(s).tolist() for s in SPLITS},
         "train_positions": [len(store.positions("train", c)) for c in store.class_codes],
     }
 
@@ -269,8 +272,7 @@ def prepare_dataset(input_dir: str | Path, out_dir: str | Path, nomenclature: No
             "nomenclature": nomenclature.to_dict(), "options": asdict(options),
             "dates": list(stores[0].dates), "bands": list(stores[0].bands),
             "tiles": [_summary(s, skipped=False) for s in stores],
-            "train_pixels": np.sum([s.class_counts("train") for s in stores], axis=0).tolist(),
-            "test_pixels": np.sum([s.class_counts("test") for s in stores], axis=0).tolist(),
+            **{f"{split}_pixels": np.sum([s.class_counts(split) for s in stores], axis=0).tolist() for split in SPLITS},
             "percentiles": dataset_percentiles(stores).tolist(),
         }
     finally:
@@ -300,12 +302,12 @@ def format_summary(summary: dict) -> str:
     lines = [f"dataset: {len(summary['tiles'])} tiles, T={len(summary['dates'])} dates "
              f"({summary['dates'][0]}..{summary['dates'][-1]}), C={len(summary['bands'])} bands "
              f"({' '.join(summary['bands'])}), K={len(names)} classes",
-             "training pixels per tile and class (test pixels in the last line):", header]
+             "training pixels per tile and class (then all tiles' training, validation and test pixels):", header]
     for t in summary["tiles"]:
         lines.append(f"{t['tile']:<8}{t['height']:>5}x{t['width']:<4}{100 * t['valid_fraction']:>6.1f}%"
                      f"{t['objects']:>8}  " + "".join(f"{n:>7}" for n in t["train_pixels"]))
-    lines.append(f"{'train':<8}{'':>10}{'':>7}{'':>8}  " + "".join(f"{n:>7}" for n in summary["train_pixels"]))
-    lines.append(f"{'test':<8}{'':>10}{'':>7}{'':>8}  " + "".join(f"{n:>7}" for n in summary["test_pixels"]))
+    for split in SPLITS:
+        lines.append(f"{split:<8}{'':>10}{'':>7}{'':>8}  " + "".join(f"{n:>7}" for n in summary[f"{split}_pixels"]))
     counts = np.array(summary["train_pixels"], dtype=float)
     present = counts[counts > 0]
     if len(present):

@@ -6,19 +6,20 @@ Layout of ``<store>/<TILE_ID>.h5`` (no pickle anywhere; strings are UTF-8 attrib
                               chunked (chunk, chunk, T*C): a 64x64 patch or a 512x512 window reads whole
                               pixel spectra from few chunks
     /valid                    (H, W) bool, True where no band is nodata
-    /labels/train, /labels/test
+    /labels/train, /labels/val, /labels/test
                               (H, W) uint8 class index 1..K of the nomenclature, 0 = unlabelled
-    /positions/{train,test}/<CODE>
+    /positions/{train,val,test}/<CODE>
                               (n, 2) int32 (row, col) top-left corners of patch_size x patch_size patches
                               holding >= min_fraction pixels of class CODE, on a grid of step `stride`
-    /polygons                 (n, 4) int64 per reference object: id, class index, split (0 train, 1 test),
+    /polygons                 (n, 4) int64 per reference object: id, class index, split (0 train, 1 val,
+                              2 test),
                               labelled pixels
     /percentiles              (2, T*C) float32, 3rd and 97th percentile per channel of this tile
     /percentile_sample        (n, T*C) int16, the random pixel subsample the percentiles come from, kept so
                               that dataset-wide percentiles combine tiles exactly
     attributes                tile_id, crs (WKT), transform (GDAL order), dates, bands, nodata, class_codes,
                               nomenclature (JSON), patch_size, stride, min_fraction, split_seed,
-                              train_fraction, source, valid_pixels, format, format_version,
+                              test_fraction, val_fraction, source, valid_pixels, format, format_version,
                               software_version
 """
 
@@ -34,12 +35,12 @@ from rasterio.transform import Affine
 
 from ..errors import InputFormatError, InputNotFoundError
 from ..nomenclature import Nomenclature, nomenclature_from_dict
+from .split import SPLITS
 
 __all__ = ["STORE_FORMAT", "STORE_FORMAT_VERSION", "SPLITS", "TileStore", "open_stores"]
 
 STORE_FORMAT = "landcover_hpc.tile_store"
-STORE_FORMAT_VERSION = 2
-SPLITS = ("train", "test")
+STORE_FORMAT_VERSION = 3  # 3: train / val / test split (2: train / test)
 
 
 class TileStore:
@@ -117,7 +118,7 @@ class TileStore:
 
     @property
     def polygons(self) -> np.ndarray:
-        """(n, 4) int64: object id, class index (1..K), split (0 train, 1 test), labelled pixels."""
+        """(n, 4) int64: object id, class index (1..K), split (index into SPLITS), labelled pixels."""
         return self.h5["polygons"][...]
 
     def class_counts(self, split: str = "train") -> np.ndarray:

@@ -174,7 +174,7 @@ def _figures_and_markdown(evals: Evaluations, out_dir: Path, fscore_tiles: Seque
         raise ConfigError(f"F-score tile(s) {', '.join(unknown)}: no evaluation of them (have {', '.join(tiles)})")
     paths = {"kappa_png": plot_kappa_per_tile(evals, out_dir / "kappa_per_tile.png", tiles)}
     runs = {m: max(len(r) for r in by_tile.values()) for m, by_tile in evals.items()}
-    lines = [intro, "", "Metrics on test-polygon pixels (polygons never used for training). "
+    lines = [intro, "", "Metrics on test-polygon pixels (polygons never used for training nor for model selection). "
              + ", ".join(f"{m}: {n} run(s)" for m, n in runs.items())
              + "; with several runs, values are mean ± standard deviation (error bars).", "",
              "## Cohen's kappa per tile", "", "![kappa per tile](kappa_per_tile.png)", "", kappa_markdown(evals, tiles)]

@@ -114,14 +114,20 @@ def available_classes(positions: PositionTable) -> np.ndarray:
     return np.array(sorted(present), dtype=np.int64)
 
 
-def draw_patches(positions: PositionTable, n_patches: int,
-                 rng: np.random.Generator) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
-    """Draw classes uniformly, then one position uniformly among all positions of each class.
+BALANCES = ("classes", "none")
+
+
+def draw_patches(positions: PositionTable, n_patches: int, rng: np.random.Generator,
+                 balance: str = "classes") -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+    """Draw classes, then one position uniformly among all positions of each class.
 
     Args:
         positions: per tile, class index -> (n, 2) top-left (row, col).
         n_patches: B.
         rng: consumed in a fixed order (classes, then positions), so equal states give equal draws.
+        balance: ``"classes"``: each class equally likely (paper 3.3.6, the class-balanced sampler);
+            ``"none"``: a class as likely as its share of all (class, position) pairs, i.e. patches about as
+            frequent as they are in the reference (to compare with the paper's setting).
     Returns:
         class_index, tile, row, col: each (B,) int64.
     Raises:
@@ -130,7 +136,13 @@ def draw_patches(positions: PositionTable, n_patches: int,
     classes = available_classes(positions)
     if len(classes) == 0:
         raise EmptyReferenceError("no tile has any valid patch position: check the reference data and patch_size")
-    class_index = classes[rng.integers(0, len(classes), size=n_patches)]
+    if balance == "classes":
+        class_index = classes[rng.integers(0, len(classes), size=n_patches)]
+    elif balance == "none":
+        counts = np.array([sum(len(t.get(int(c), ())) for t in positions) for c in classes], dtype=np.float64)
+        class_index = classes[rng.choice(len(classes), size=n_patches, p=counts / counts.sum())]
+    else:
+        raise ConfigError(f"balance {balance!r}: expected one of {', '.join(BALANCES)}")
     pick = rng.random(n_patches)  # one uniform per patch, mapped into the pooled positions of its class
     tile = np.empty(n_patches, dtype=np.int64)
     row = np.empty(n_patches, dtype=np.int64)
@@ -198,7 +210,7 @@ def assign_destinations(source: np.ndarray, scheme: np.ndarray) -> np.ndarray:
 
 
 def draw_batch_plan(positions: PositionTable, tile_ranks: np.ndarray, n_ranks: int, per_rank: int,
-                    rng: np.random.Generator) -> BatchPlan:
+                    rng: np.random.Generator, balance: str = "classes") -> BatchPlan:
     """Draw one batch (paper 3.3.6): classes, positions, then the minimal transfer scheme.
 
     Args:
@@ -207,6 +219,7 @@ def draw_batch_plan(positions: PositionTable, tile_ranks: np.ndarray, n_ranks: i
         n_ranks: N.
         per_rank: b, patches each rank ends with.
         rng: the batch's generator.
+        balance: how classes are drawn (:func:`draw_patches`).
     Returns:
         The plan of ``N * b`` patches.
     """
@@ -215,7 +228,7 @@ def draw_batch_plan(positions: PositionTable, tile_ranks: np.ndarray, n_ranks: i
     tile_ranks = np.asarray(tile_ranks, dtype=np.int64)
     if len(tile_ranks) != len(positions):
         raise ConfigError(f"{len(tile_ranks)} tile ranks for {len(positions)} tiles: need one rank per tile")
-    class_index, tile, row, col = draw_patches(positions, n_ranks * per_rank, rng)
+    class_index, tile, row, col = draw_patches(positions, n_ranks * per_rank, rng, balance)
     source = tile_ranks[tile]
     scheme = transfer_scheme(np.bincount(source, minlength=n_ranks), per_rank)
     return BatchPlan(class_index, tile, row, col, source, assign_destinations(source, scheme), scheme, per_rank)

@@ -25,15 +25,16 @@ from ..data.store import TileStore
 from ..data.prepare import dataset_percentiles
 from ..errors import ConfigError, InputFormatError, InputNotFoundError, LandcoverError
 from . import exchange
-from .plan import (PLAN_FIELDS, BatchPlan, assign_tiles, available_classes, draw_batch_plan, plan_from_array,
+from .plan import (BALANCES, PLAN_FIELDS, BatchPlan, assign_tiles, available_classes, draw_batch_plan, plan_from_array,
                    receive_order, send_order)
 from .tiles import DEFAULT_MEMORY_FRACTION, TilePatches, available_memory, choose_in_memory
 from .transforms import INDEX_NAMES, augment, draw_augmentations, model_input
 
-__all__ = ["TRAIN_STREAM", "VALIDATION_STREAM", "STATE_FORMAT", "SamplerOptions", "PatchSampler", "batch_rngs"]
+__all__ = ["TRAIN_STREAM", "VALIDATION_STREAM", "VALIDATION_SPLIT", "STATE_FORMAT", "SamplerOptions", "PatchSampler", "batch_rngs"]
 
 TRAIN_STREAM = 0
 VALIDATION_STREAM = 1
+VALIDATION_SPLIT = "val"  # the store split validation batches come from; the test split is evaluation's alone
 STATE_FORMAT = "landcover_hpc.sampler_state"
 
 
@@ -46,6 +47,8 @@ class SamplerOptions:
         seed: root of all the sampler's randomness.
         augment: random rotation/flip of training patches (never of validation patches).
         indices: append NDVI, NDWI and brightness after each date's bands (C + 3 channels per date).
+        balance: ``"classes"`` (paper: each patch's class drawn uniformly) or ``"none"`` (classes as frequent
+            as their patch positions); applies to training and validation batches alike.
         memory_budget: bytes of tile stacks a rank may hold in memory; tiles that do not fit are read patch
             by patch from their HDF5 store. None: 80 % of the node's available memory shared equally by the
             ranks of the node. 0: always read on demand.
@@ -56,12 +59,14 @@ class SamplerOptions:
     augment: bool = True
     indices: bool = False
     memory_budget: int | None = None
+    balance: str = "classes"
 
     def validate(self) -> None:
         checks = [
             (isinstance(self.batch_size, int) and self.batch_size >= 1, "batch_size", "an integer >= 1"),
             (isinstance(self.seed, int) and self.seed >= 0, "seed", "an integer >= 0"),
             (self.memory_budget is None or self.memory_budget >= 0, "memory_budget", "None or >= 0 bytes"),
+            (self.balance in BALANCES, "balance", " or ".join(BALANCES)),
         ]
         for ok, key, allowed in checks:
             if not ok:
@@ -168,7 +173,7 @@ class PatchSampler:
                         f"{s.path}: tile {s.tile_id} has {s.n_dates} dates, bands {list(s.bands)}, patch_size "
                         f"{s.patch_size}; {first.tile_id} has {first.n_dates}, {list(first.bands)}, "
                         f"{first.patch_size}: prepare all tiles with the same options")
-            for split in ("train", "test"):
+            for split in ("train", VALIDATION_SPLIT):
                 self._positions[split] = [
                     {k: pos for k, code in enumerate(s.class_codes, start=1) if len(pos := s.positions(split, code))}
                     for s in stores]
@@ -192,19 +197,20 @@ class PatchSampler:
     # -- batches ---------------------------------------------------------------------------------------
     def plan(self, batch_index: int, validation: bool = False) -> BatchPlan:
         """The plan of a batch, drawn on rank 0 and broadcast (collective)."""
-        split, stream = ("test", VALIDATION_STREAM) if validation else ("train", TRAIN_STREAM)
+        split, stream = (VALIDATION_SPLIT, VALIDATION_STREAM) if validation else ("train", TRAIN_STREAM)
         n_patches = self.size * self.options.batch_size
         table = None
         if self.rank == 0:
             if len(available_classes(self._positions[split])) == 0 and validation:
-                table = np.full((n_patches, len(PLAN_FIELDS)), -1, dtype=np.int64)  # no test position anywhere
+                table = np.full((n_patches, len(PLAN_FIELDS)), -1, dtype=np.int64)  # no validation position anywhere
             else:
                 rng, _ = batch_rngs(self.options.seed, stream, batch_index)
                 table = draw_batch_plan(self._positions[split], self.tile_ranks, self.size,
-                                        self.options.batch_size, rng).to_array()
+                                        self.options.batch_size, rng, self.options.balance).to_array()
         table = exchange.broadcast_plan(self.comm, table, n_patches, len(PLAN_FIELDS))
         if table[0, 0] < 0:
-            raise InputFormatError(f"{self.store_dir}: no test patch position in any tile: validation is impossible")
+            raise InputFormatError(f"{self.store_dir}: no validation patch position in any tile: validation is "
+                                   "impossible; prepare with a larger --val-fraction or a smaller --patch-size")
         return plan_from_array(table, self.tile_ranks, self.size, self.options.batch_size)
 
     def exchange(self, plan: BatchPlan, split: str = "train") -> tuple[np.ndarray, np.ndarray, np.ndarray]:
@@ -230,7 +236,8 @@ class PatchSampler:
     def batch(self, batch_index: int, validation: bool = False) -> tuple[np.ndarray, np.ndarray]:
         """Batch ``batch_index`` of the training stream, or of the validation stream (collective).
 
-        Validation batches come from the 'test' positions and labels, are never augmented, and depend only on
+        Validation batches come from the validation objects' positions and labels (never the test objects:
+        model selection must not see them), are never augmented, and depend only on
         ``(seed, batch_index)``: every evaluation sees the same patches.
 
         Returns:
@@ -240,7 +247,7 @@ class PatchSampler:
         start = time.perf_counter()
         plan = self.plan(batch_index, validation)
         planned = time.perf_counter()
-        raw, labels, order = self.exchange(plan, "test" if validation else "train")
+        raw, labels, order = self.exchange(plan, VALIDATION_SPLIT if validation else "train")
         exchanged = time.perf_counter()
         x = model_input(raw, self.percentiles, self.bands, self.options.indices)
         if self.options.augment and not validation:

@@ -91,7 +91,7 @@ class TilePatches:
         """Copy patches and their labels into rows ``slots`` of ``out``.
 
         Args:
-            split: ``"train"`` or ``"test"`` labels.
+            split: a store split (``"train"``, ``"val"`` or ``"test"``) whose labels ride with the patches.
             rows, cols: (n,) top-left corners, px.
             size: P.
             out: (m, P, P, T*C + 1) int16; channels ``:T*C`` get the stack, the last one the labels.

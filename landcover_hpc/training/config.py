@@ -17,6 +17,9 @@ from typing import Any
 import yaml
 
 from ..errors import ConfigError, InputNotFoundError
+from ..sampling.plan import BALANCES
+
+CLASS_WEIGHTINGS = ("inverse_frequency", "none")
 
 __all__ = ["ModelConfig", "DataConfig", "TrainingConfig", "OutputConfig", "Config", "load_config", "apply_overrides"]
 
@@ -35,6 +38,7 @@ class DataConfig:
     tiles: list[str] | None = None  # tiles to train on (default: all)
     indices: bool = False  # append NDVI, NDWI, brightness per date
     augment: bool = True
+    balance: str = "classes"  # classes: draw each patch's class uniformly (paper) | none: as frequent as its patches
     memory_budget: int | None = None  # bytes for in-memory tiles per node; None: 80 % of available memory
 
 
@@ -46,7 +50,10 @@ class TrainingConfig:
     learning_rate: float = 0.001  # base rate reached after the warm-up
     warmup_epochs: float = 5.0  # from lr / N up to lr (Goyal et al. 2017)
     optimizer: str = "adam"  # adam | sgd
-    validation_batches: int = 10  # per epoch, per rank, from the test polygons
+    validation_batches: int = 10  # per epoch, per rank, from the validation polygons (never the test ones)
+    class_weights: str = "inverse_frequency"  # n_tot / n_k of the training pixels (paper eq. 2) | none
+    patience: int | None = None  # stop when the validation kappa has not improved for this many epochs
+    deterministic: bool = True  # TensorFlow op determinism: the same seed gives the same weights
     seed: int = 0
 
 
@@ -82,6 +89,9 @@ class Config:
             ("training.warmup_epochs", self.training.warmup_epochs >= 0, ">= 0"),
             ("training.optimizer", self.training.optimizer in ("adam", "sgd"), "adam or sgd"),
             ("training.validation_batches", self.training.validation_batches >= 1, ">= 1"),
+            ("training.class_weights", self.training.class_weights in CLASS_WEIGHTINGS, " or ".join(CLASS_WEIGHTINGS)),
+            ("training.patience", self.training.patience is None or self.training.patience >= 1, ">= 1 or null"),
+            ("data.balance", self.data.balance in BALANCES, " or ".join(BALANCES)),
             ("output.log_every", self.output.log_every >= 1, ">= 1"),
             ("threads", self.threads is None or self.threads >= 1, ">= 1 or null"),
             ("data.memory_budget", self.data.memory_budget is None or self.data.memory_budget >= 0, ">= 0 or null"),

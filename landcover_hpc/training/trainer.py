@@ -10,11 +10,15 @@ batch: before each step the ranks allreduce their labelled-pixel counts and each
 divided by its own count) by ``N * n_local / n_global``; the averaged gradient is then exactly the gradient of
 the global batch's loss, as if one process had trained on all N x b patches.
 
-Every step is a function of (seed, global step): the sampler's batches and the learning rate. ``--resume``
+Every step is a function of (seed, global step): the sampler's batches and the learning rate; with
+``training.deterministic`` (default) TensorFlow's op determinism makes the weights a function of them too,
+so two runs with the same config, ranks and threads on the same CPU give identical weights. ``--resume``
 restores weights, optimizer state and the step from the last checkpoint and continues with the batches and
 rates an uninterrupted run would have used. Rank 0 writes into ``run_dir``: config.yaml (effective config),
 history.csv (one row per epoch), steps.csv (one row per batch: rate, loss, digest of rank 0's batch),
 tensorboard/, checkpoint.h5 (every epoch), best_model.h5 (best validation kappa) and final_model.h5.
+With ``training.patience`` the run stops early once the validation kappa (validation objects only, never
+test ones) has not improved for that many epochs: the plateau.
 """
 
 from __future__ import annotations
@@ -110,11 +114,17 @@ def train(config: Config, resume: bool = False, log=print) -> dict:
 
     sampler = PatchSampler(store_dir, comm, SamplerOptions(batch_size=tcfg.batch_size, seed=tcfg.seed,
                                                           augment=config.data.augment, indices=config.data.indices,
+                                                          balance=config.data.balance,
                                                           memory_budget=config.data.memory_budget),
                            tiles=config.data.tiles)
+    sampler.plan(0, validation=True)  # no validation position anywhere: say so now, not after the first epoch
     tf.keras.utils.set_random_seed(tcfg.seed + rank)  # dropout masks differ per rank, weights come from rank 0
+    if tcfg.deterministic:
+        tf.config.experimental.enable_op_determinism()
     per_tile = {t["tile"]: t["train_pixels"] for t in dataset["tiles"]}  # written by landcover-prepare
-    weights = class_weights(np.sum([per_tile[t] for t in sampler.tile_ids], axis=0))
+    train_pixels = np.sum([per_tile[t] for t in sampler.tile_ids], axis=0)
+    weights = (class_weights(train_pixels) if tcfg.class_weights == "inverse_frequency"
+               else (train_pixels > 0).astype(np.float32))
     model = get_model(config.model.name, n_dates, len(bands), len(sampler.class_codes),
                       n_groups=config.model.n_groups, extra_channels_per_date=len(INDEX_NAMES) if config.data.indices else 0,
                       precision=config.model.precision, dropout=config.model.dropout)
@@ -125,7 +135,7 @@ def train(config: Config, resume: bool = False, log=print) -> dict:
     model.compile(optimizer=optimizer, loss=loss)
     optimizer._create_all_weights(model.trainable_variables)  # slots exist before restore and broadcast
 
-    start_epoch, best_kappa = 0, -np.inf
+    start_epoch, best_kappa, best_epoch = 0, -np.inf, 0
     checkpoint_path = run_dir / "checkpoint.h5"
     if resume and checkpoint_path.is_file():
         model_weights, optimizer_weights, state = load_checkpoint(checkpoint_path)
@@ -133,6 +143,7 @@ def train(config: Config, resume: bool = False, log=print) -> dict:
         optimizer.set_weights(optimizer_weights)
         sampler.load_state_dict(state["sampler"])
         start_epoch, best_kappa = state["epoch"] + 1, state["best_kappa"]
+        best_epoch = state.get("best_epoch", start_epoch)
         say(f"resuming from {checkpoint_path}: epoch {start_epoch + 1}, step {start_epoch * steps_per_epoch}")
     elif resume:
         say(f"no checkpoint in {run_dir}: starting from scratch")
@@ -175,21 +186,27 @@ def train(config: Config, resume: bool = False, log=print) -> dict:
         last = row
         say(f"epoch {epoch + 1}/{tcfg.epochs}: loss {row['loss']:.4f}, lr {lr:.2e}, "
             f"{row['patches_per_second']:.1f} patches/s, validation OA {oa:.3f} kappa {kappa:.3f}")
+        improved = kappa > best_kappa  # the same on every rank: kappa comes from the summed confusion matrices
+        if improved:
+            best_kappa, best_epoch = kappa, epoch + 1
+        plateau = tcfg.patience is not None and epoch + 1 - best_epoch >= tcfg.patience
         if rank == 0:
             history.append(row)
             _write_epoch(run_dir, history, steps_log, writer, row)
-            improved = kappa > best_kappa
-            best_kappa = max(best_kappa, kappa)
             epoch_meta = _with_extra(metadata, epoch=epoch + 1, val_kappa=kappa, val_overall_accuracy=oa)
             if improved:
                 save_model(run_dir / "best_model.h5", model, epoch_meta)
             save_checkpoint(checkpoint_path, model.get_weights(), optimizer.get_weights(),
-                            {"epoch": epoch, "best_kappa": best_kappa, "sampler": sampler.state_dict(),
-                             "step": (epoch + 1) * steps_per_epoch})
-            if epoch + 1 == tcfg.epochs:
+                            {"epoch": epoch, "best_kappa": best_kappa, "best_epoch": best_epoch,
+                             "sampler": sampler.state_dict(), "step": (epoch + 1) * steps_per_epoch})
+            if epoch + 1 == tcfg.epochs or plateau:
                 save_model(run_dir / "final_model.h5", model, epoch_meta)
         if comm is not None:
             comm.Barrier()  # a checkpoint is complete before any rank goes on
+        if plateau:
+            say(f"validation kappa has not improved for {tcfg.patience} epochs: stopping at epoch {epoch + 1} "
+                f"(best: epoch {best_epoch}, kappa {best_kappa:.3f})")
+            break
     sampler.close()
     if writer is not None:
         writer.close()

@@ -25,17 +25,19 @@ def test_store_describes_the_tile(store_dir, synth_root, synth_tiles):
 def test_split_puts_each_object_in_one_set(store_dir):
     for store in open_stores(store_dir):
         with store:
-            train, test = store.read_labels("train"), store.read_labels("test")
-            assert not np.any((train > 0) & (test > 0))
+            train, val, test = (store.read_labels(s) for s in ("train", "val", "test"))
+            assert not np.any(((train > 0).astype(int) + (val > 0) + (test > 0)) > 1)
             table = store.polygons
-            assert set(np.unique(table[:, 2])) == {0, 1}
-            for cls in np.unique(table[:, 1]):  # stratified: about 67 % of each class's objects train
+            assert set(np.unique(table[:, 2])) == {0, 1, 2}
+            for cls in np.unique(table[:, 1]):  # stratified: 33 % of each class's objects test, 10 % validate
                 rows = table[table[:, 1] == cls]
-                n_train = (rows[:, 2] == 0).sum()
-                assert n_train >= 1 and (len(rows) < 2 or n_train < len(rows))
-                assert abs(n_train - 0.67 * len(rows)) <= 1
-            counts = np.bincount(train[train > 0], minlength=18)[1:]
-            assert np.array_equal(counts, store.class_counts("train"))
+                n_train, n_val, n_test = np.bincount(rows[:, 2], minlength=3)
+                assert n_train >= 1 and (len(rows) < 2 or n_test >= 1) and (len(rows) < 3 or n_val >= 1)
+                assert abs(n_test - 0.33 * len(rows)) <= 1
+                assert len(rows) < 10 or abs(n_val - 0.10 * len(rows)) <= 1
+            for split, labels in (("train", train), ("val", val), ("test", test)):
+                counts = np.bincount(labels[labels > 0], minlength=18)[1:]
+                assert np.array_equal(counts, store.class_counts(split))
             assert not np.any(train[~store.read_valid(0, 0, store.height, store.width)])  # no label on nodata
 
 
@@ -44,7 +46,7 @@ def test_every_stored_position_holds_ten_percent_of_its_class(store_dir):
     for store in open_stores(store_dir):
         with store:
             p = store.patch_size
-            for split in ("train", "test"):
+            for split in ("train", "val", "test"):
                 labels = store.read_labels(split)
                 for k, code in enumerate(store.class_codes, start=1):
                     pos = store.positions(split, code)
@@ -53,7 +55,7 @@ def test_every_stored_position_holds_ten_percent_of_its_class(store_dir):
                         assert r % store.stride == 0 and c % store.stride == 0
                         assert r + p <= store.height and c + p <= store.width
                     checked += len(pos)
-    assert checked > 50
+    assert checked > 30
 
 
 def test_percentiles_match_exact_ones(tmp_path, synth_root, nomenclature):
@@ -101,7 +103,7 @@ def test_label_raster_reference(tmp_path, synth_root, nomenclature):
         dst.write(labels.astype(np.uint8), 1)
     prepare_tile(tile, tmp_path / "t.h5", nomenclature, show_progress=False)
     with TileStore(tmp_path / "t.h5") as store:
-        both = store.read_labels("train") + store.read_labels("test")
+        both = sum(store.read_labels(s) for s in ("train", "val", "test"))
         lut = nomenclature.code_to_index_lut()
         assert np.array_equal(both, lut[labels] * store.read_valid(0, 0, store.height, store.width))
 

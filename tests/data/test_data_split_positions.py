@@ -5,22 +5,44 @@ from landcover_hpc.data.positions import patch_class_counts, valid_positions
 from landcover_hpc.data.split import split_objects
 
 
-def test_split_is_per_class_and_keeps_both_sets_populated():
+def test_split_is_per_class_and_keeps_every_set_populated():
     rng = np.random.default_rng(0)
-    classes = np.array([1] * 30 + [2] * 2 + [3] * 1 + [4] * 7)
-    split = split_objects(classes, 0.67, rng)
-    assert set(np.unique(split)) <= {0, 1}
-    assert (split[classes == 1] == 0).sum() == 20  # round(0.67 * 30)
-    assert sorted(split[classes == 2]) == [0, 1]  # two objects: one each
+    classes = np.array([1] * 30 + [2] * 2 + [3] * 1 + [4] * 7 + [5] * 3)
+    split = split_objects(classes, 0.33, 0.10, rng)
+    assert set(np.unique(split)) == {0, 1, 2}
+    assert np.bincount(split[classes == 1], minlength=3).tolist() == [17, 3, 10]  # round(.1*30), round(.33*30)
+    assert sorted(split[classes == 2]) == [0, 2]  # two objects: one trains, one tests, none validates
     assert split[classes == 3][0] == 0  # a lone object trains
-    assert (split[classes == 4] == 0).sum() == 5
+    assert np.bincount(split[classes == 4], minlength=3).tolist() == [4, 1, 2]  # validation gets at least one
+    assert sorted(split[classes == 5]) == [0, 1, 2]  # three objects: one in each set
+
+
+def test_split_without_validation_is_the_papers_two_way_split():
+    classes = np.repeat(np.arange(1, 4), 12)
+    split = split_objects(classes, 0.33, 0.0, np.random.default_rng(0))
+    assert set(np.unique(split)) == {0, 2}
+    assert (split == 2).sum() == 3 * 4  # round(0.33 * 12) per class
+
+
+def test_split_test_set_does_not_depend_on_the_validation_share():
+    classes = np.repeat(np.arange(1, 6), 20)
+    a = split_objects(classes, 0.33, 0.0, np.random.default_rng(7))
+    b = split_objects(classes, 0.33, 0.2, np.random.default_rng(7))
+    assert np.array_equal(a == 2, b == 2)  # validation is carved out of the training objects only
+    assert np.all(a[b == 1] == 0)
+
+
+@pytest.mark.parametrize("test_fraction, val_fraction", [(0.0, 0.1), (1.0, 0.0), (0.33, 0.67), (0.33, -0.1)])
+def test_split_rejects_impossible_fractions(test_fraction, val_fraction):
+    with pytest.raises(ValueError, match="fraction"):
+        split_objects(np.array([1, 1, 1]), test_fraction, val_fraction, np.random.default_rng(0))
 
 
 def test_split_is_deterministic_for_a_seed():
     classes = np.repeat(np.arange(1, 6), 11)
-    a = split_objects(classes, 0.67, np.random.default_rng(42))
-    b = split_objects(classes, 0.67, np.random.default_rng(42))
-    c = split_objects(classes, 0.67, np.random.default_rng(43))
+    a = split_objects(classes, 0.33, 0.1, np.random.default_rng(42))
+    b = split_objects(classes, 0.33, 0.1, np.random.default_rng(42))
+    c = split_objects(classes, 0.33, 0.1, np.random.default_rng(43))
     assert np.array_equal(a, b) and not np.array_equal(a, c)
 
 

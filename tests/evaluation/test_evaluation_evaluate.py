@@ -16,7 +16,7 @@ def write_map(out_dir, store_dir, tile, perturb_seed=0, share=0.2, method="TEST"
     """A map of the tile: the truth (test labels where labelled), a share of pixels replaced at random."""
     with TileStore(store_dir / f"{tile}.h5") as store:
         nom = store.nomenclature
-        idx = np.maximum(store.read_labels("test"), store.read_labels("train"))
+        idx = np.maximum.reduce([store.read_labels(s) for s in ("train", "val", "test")])
         rng = np.random.default_rng(perturb_seed)
         idx = np.where(idx == 0, rng.integers(1, len(nom) + 1, idx.shape), idx)
         noise = rng.random(idx.shape) < share

@@ -46,7 +46,7 @@ def test_gapfill_worldcereal_chain_gives_a_useful_random_forest(patch, tmp_path)
                  show_progress=False)
     with TileStore(store_path) as store:
         features = store.read_window(0, 0, 64, 64).astype(np.float32)  # (64, 64, T*C)
-        labels = store.read_labels("train") + store.read_labels("test")  # class index, 0 unlabelled
+        labels = sum(store.read_labels(s) for s in ("train", "val", "test"))  # class index, 0 unlabelled
         valid = store.read_valid(0, 0, 64, 64)
     assert valid.all(), "every pixel of these patches is clear at least once"
     labelled = (labels > 0) & valid

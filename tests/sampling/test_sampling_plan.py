@@ -79,6 +79,24 @@ def test_class_frequencies_are_uniform_although_one_tile_dominates():
     assert counts.min() > 0.85 * len(drawn) / len(classes)  # the rare class (3 positions) is not starved
 
 
+def test_unbalanced_draws_follow_the_classes_positions():
+    positions = skewed_positions(np.random.default_rng(1))
+    classes = available_classes(positions)
+    totals = np.array([sum(len(t.get(int(k), ())) for t in positions) for k in classes])
+    rng = np.random.default_rng(2)
+    drawn = np.concatenate([draw_batch_plan(positions, assign_tiles(len(positions), 4), 4, 8, rng,
+                                            balance="none").class_index for _ in range(500)])
+    counts = np.array([(drawn == k).sum() for k in classes])
+    assert stats.chisquare(counts, totals / totals.sum() * len(drawn)).pvalue > 1e-3
+    assert counts[-1] < 10  # the rare class (3 of ~14 000 positions) is seldom drawn: no balancing
+
+
+def test_unknown_balance_is_a_config_error():
+    with pytest.raises(ConfigError, match="balance 'rare'"):
+        draw_batch_plan(skewed_positions(np.random.default_rng(1)), assign_tiles(4, 4), 4, 8,
+                        np.random.default_rng(0), balance="rare")
+
+
 def test_tile_is_chosen_in_proportion_to_its_positions_of_the_class():
     positions = [{1: np.zeros((900, 2), np.int32)}, {1: np.ones((100, 2), np.int32)}]
     plan = draw_batch_plan(positions, assign_tiles(2, 2), 2, 5000, np.random.default_rng(3))

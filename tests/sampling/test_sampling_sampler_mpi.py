@@ -118,13 +118,13 @@ def test_on_demand_reads_equal_in_memory(comm, sampling_store):
     assert check(comm, ok)
 
 
-def test_validation_batches_are_fixed_unaugmented_test_patches(comm, sampling_store):
+def test_validation_batches_are_fixed_unaugmented_validation_patches(comm, sampling_store):
     with sampler(sampling_store, comm, indices=True) as s:
         first = list(s.validation_batches(2))
         next(s)  # training in between changes nothing
         again = list(s.validation_batches(2))
         plan = s.plan(1, validation=True)
-        raw, labels, order = s.exchange(plan, "test")
+        raw, labels, order = s.exchange(plan, "val")
         ok = all(np.array_equal(a[0], b[0]) and np.array_equal(a[1], b[1]) for a, b in zip(first, again))
         x, y = first[1]
         ok &= x.shape == (B, 16, 16, s.n_dates * (len(s.bands) + 3)) and np.array_equal(y, labels)
@@ -132,7 +132,7 @@ def test_validation_batches_are_fixed_unaugmented_test_patches(comm, sampling_st
         bands_only = x.reshape(B, 16, 16, s.n_dates, c + 3)[..., :c].reshape(B, 16, 16, -1)
         ok &= np.array_equal(bands_only, normalise(raw, s.percentiles))  # no augmentation
         for label, i in zip(labels, order):
-            _, want = source_patch(sampling_store, s.tile_ids[plan.tile[i]], "test", plan.row[i], plan.col[i], 16)
+            _, want = source_patch(sampling_store, s.tile_ids[plan.tile[i]], "val", plan.row[i], plan.col[i], 16)
             ok &= np.array_equal(label, want)
         ok &= s.batch_index == 1
     assert check(comm, ok)

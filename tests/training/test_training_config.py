@@ -31,6 +31,9 @@ def test_overrides_change_values_with_their_types():
     ("model.precision=float16", "must be one of float32, bfloat16"),
     ("data.augment=maybe", "expected true or false"),
     ("training.batch_size", "expected section.key=value"),
+    ("training.class_weights=median", "training.class_weights='median': must be inverse_frequency or none"),
+    ("training.patience=0", "training.patience=0: must be >= 1 or null"),
+    ("data.balance=rare", "data.balance='rare': must be classes or none"),
 ])
 def test_bad_configs_fail_with_one_clear_line(override, message, capsys):
     assert train_cli.main(["--config", "configs/demo.yaml", override]) == 2

@@ -62,8 +62,8 @@ sys.exit(main(sys.argv[1:]))
 
 
 @pytest.mark.slow
-def test_killed_run_resumes_with_the_same_rates_and_batches(tmp_path, store_dir):
-    common = ["--config", str(Path("configs") / "demo.yaml"), f"data.store={store_dir}", "model.name=mlp",
+def test_killed_run_resumes_with_the_same_rates_and_batches(tmp_path, train_store):
+    common = ["--config", str(Path("configs") / "demo.yaml"), f"data.store={train_store}", "model.name=mlp",
               "training.epochs=3", "training.batches_per_epoch=2", "training.batch_size=2",
               "training.warmup_epochs=2", "training.validation_batches=1"]
     train = [sys.executable, "-m", "landcover_hpc.cli.train"]
@@ -83,3 +83,40 @@ def test_killed_run_resumes_with_the_same_rates_and_batches(tmp_path, store_dir)
     assert lrs[0] == pytest.approx(0.002 / 2) and lrs[-1] == pytest.approx(0.002) and lrs == sorted(lrs)  # warm-up
     assert len(_rows(tmp_path / "resumed" / "history.csv")) == 3
     assert (tmp_path / "resumed" / "best_model.h5").is_file() and (tmp_path / "resumed" / "final_model.h5").is_file()
+
+
+def _weights(path):
+    import h5py
+
+    arrays = []
+    with h5py.File(path, "r") as h5:
+        h5.visititems(lambda name, obj: arrays.append((name, obj[...])) if isinstance(obj, h5py.Dataset) else None)
+    return arrays
+
+
+@pytest.mark.slow
+def test_two_trainings_with_one_seed_give_identical_weights(tmp_path, train_store):
+    """Op determinism, fixed seeds and threads: the same config trains the same FG-UNET bit for bit."""
+    common = ["--config", str(Path("configs") / "demo.yaml"), f"data.store={train_store}", "training.epochs=2",
+              "training.batches_per_epoch=2", "training.batch_size=2", "training.validation_batches=1", "threads=2"]
+    train = [sys.executable, "-m", "landcover_hpc.cli.train"]
+    for name in ("a", "b"):
+        run(train + common + [f"output.run_dir={tmp_path / name}"])
+    a, b = _weights(tmp_path / "a" / "final_model.h5"), _weights(tmp_path / "b" / "final_model.h5")
+    assert len(a) > 10 and [n for n, _ in a] == [n for n, _ in b]
+    assert all(np.array_equal(x, y) for (_, x), (_, y) in zip(a, b))
+    history = [[(r["loss"], r["val_kappa"]) for r in _rows(tmp_path / n / "history.csv")] for n in ("a", "b")]
+    assert history[0] == history[1] and len(history[0]) == 2
+    assert [r["loss"] for r in _rows(tmp_path / "a" / "steps.csv")] == [r["loss"] for r in _rows(tmp_path / "b" / "steps.csv")]
+
+
+@pytest.mark.slow
+def test_training_stops_at_the_validation_plateau(tmp_path, train_store):
+    """With patience 1 and a learning rate of 0 the kappa never improves after epoch 1: stop at epoch 2."""
+    out = run([sys.executable, "-m", "landcover_hpc.cli.train", "--config", str(Path("configs") / "demo.yaml"),
+               f"data.store={train_store}", "model.name=mlp", "training.epochs=5", "training.batches_per_epoch=1",
+               "training.batch_size=2", "training.validation_batches=1", "training.learning_rate=1e-12",
+               "training.warmup_epochs=0", "training.patience=1", f"output.run_dir={tmp_path}"])
+    assert "has not improved for 1 epochs: stopping at epoch 2 (best: epoch 1" in out.stdout
+    assert len(_rows(tmp_path / "history.csv")) == 2
+    assert (tmp_path / "final_model.h5").is_file() and (tmp_path / "best_model.h5").is_file()
