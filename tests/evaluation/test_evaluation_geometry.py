@@ -4,7 +4,7 @@ import numpy as np
 import pytest
 
 from landcover_hpc.evaluation import CornerParams, geometric_precision, map_corners
-from landcover_hpc.evaluation.geometry import match_ratio
+from landcover_hpc.evaluation.geometry import find_corners, match_ratio
 
 
 def _rectangle():
@@ -64,3 +64,31 @@ def test_match_ratio_denominators():
     assert np.isnan(match_ratio(found, ref[:0], 3.0))
     with pytest.raises(ValueError):
         CornerParams(min_angle=160, max_angle=150)
+
+
+@pytest.mark.parametrize("background", [0, 11])
+def test_strip_abutting_the_middle_of_an_edge_gives_the_two_corners_of_the_t(background):
+    m = np.full((120, 140), background, dtype=np.uint8)
+    m[20:60, 20:120] = 41  # a field
+    m[60:100, 70:75] = 21  # a 5 px strip (road) abutting the middle of its lower edge
+    # with nodata around, only the field's long lower edge is there for the strip's sides to meet: the old
+    # end-to-end rule found the field's 4 corners and not the T's 2
+    field = [(19.5, 19.5), (119.5, 19.5), (19.5, 59.5), (119.5, 59.5)]
+    _assert_corners(map_corners(m), field + [(69.5, 59.5), (74.5, 59.5)])
+
+
+def test_corner_needs_an_end_close_to_the_other_segment_at_a_large_enough_angle():
+    edge = [0.0, 0.0, 100.0, 0.0]
+    t_junction = np.array([edge, [50.0, 1.2, 50.0, 60.0]])
+    assert np.allclose(find_corners(t_junction), [[50.0, 0.6]])
+    too_far = np.array([edge, [50.0, 3.5, 50.0, 60.0]])
+    shallow = np.array([edge, [50.0, 1.0, 50.0 + 60.0 / np.tan(np.radians(20)), 60.0]])  # 20 degrees
+    continuation = np.array([edge, [101.5, 0.0, 150.0, 0.0]])
+    overlap = np.array([edge, [90.0, 0.5, 150.0, 0.5]])  # two masks' views of one border
+    for segments in (too_far, shallow, continuation, overlap):
+        assert len(find_corners(segments)) == 0, segments
+    l_shape = np.array([[1.2, 0.0, 100.0, 0.0], [0.0, 1.2, 0.0, 60.0]])
+    assert np.allclose(find_corners(l_shape), [[0.6, 0.6]])  # both ends see the other: one merged corner
+    stem_at_edge_end = np.array([edge, [100.0, 1.2, 130.0, 50.0]])  # 59 degrees to the edge, 121 to its ray
+    assert len(find_corners(stem_at_edge_end)) == 1
+    assert len(find_corners(stem_at_edge_end, CornerParams(max_angle=110))) == 0
