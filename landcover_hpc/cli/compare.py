@@ -6,17 +6,12 @@ import argparse
 import sys
 
 from ..errors import ConfigError
-from ._common import comma_list, run_cli
+from ._common import comma_list, name_value, run_cli
 
 PROG = "landcover-compare"
 
 
-def method_folder(text: str) -> tuple[str, str]:
-    """argparse type for ``METHOD=DIR``."""
-    method, sep, folder = text.partition("=")
-    if not sep or not method.strip() or not folder.strip():
-        raise argparse.ArgumentTypeError(f"{text!r}: expected METHOD=DIR, e.g. RF=out/rf_eval")
-    return method.strip(), folder.strip()
+method_folder = name_value("METHOD=DIR", "RF=out/rf_eval")
 
 
 def build_parser() -> argparse.ArgumentParser:

@@ -38,16 +38,20 @@ map measured against the other RF references gives the pixel-based level the CNN
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+import json
+from dataclasses import asdict, dataclass
 from pathlib import Path
-from typing import Sequence
+from typing import Mapping, Sequence
 
 import numpy as np
 
 from ..errors import ConfigError, InputFormatError, InputNotFoundError
 
-__all__ = ["CornerParams", "class_segments", "find_corners", "map_corners", "match_ratio", "geometric_precision",
-           "geometric_precision_files"]
+__all__ = ["GEOMETRY_FORMAT", "CornerParams", "class_segments", "find_corners", "map_corners", "match_ratio",
+           "geometric_precision", "geometric_precision_files", "geometry_path", "evaluate_geometry",
+           "load_geometry"]
+
+GEOMETRY_FORMAT = "landcover_hpc.geometry"
 
 
 @dataclass(frozen=True)
@@ -184,8 +188,16 @@ def match_ratio(corners: np.ndarray, reference: np.ndarray, radius: float = 3.0,
     return float(np.mean(np.isfinite(distance)))
 
 
-def geometric_precision(classes: np.ndarray, references: Sequence[np.ndarray], params: CornerParams = CornerParams(),
-                        denominator: str = "reference", nodata: int = 0) -> dict:
+def _summary(ratios: Sequence[float]) -> dict:
+    """Mean and sample std of the defined ratios (NaN: a reference without corners)."""
+    valid = [r for r in ratios if not np.isnan(r)]
+    return {"mean": float(np.mean(valid)) if valid else float("nan"),
+            "std": float(np.std(valid, ddof=1)) if len(valid) > 1 else 0.0, "ratios": list(ratios)}
+
+
+def geometric_precision(classes: np.ndarray, references: Sequence[np.ndarray],
+                        params: CornerParams = CornerParams(), denominator: str = "reference",
+                        nodata: int = 0) -> dict:
     """Mean and std of :func:`match_ratio` of a map (H, W) against reference maps (each (H, W)).
 
     Returns:
@@ -201,25 +213,119 @@ def geometric_precision(classes: np.ndarray, references: Sequence[np.ndarray], p
         ref_corners = map_corners(ref, params, nodata)
         counts.append(int(len(ref_corners)))
         ratios.append(match_ratio(corners, ref_corners, params.radius, denominator))
-    valid = [r for r in ratios if not np.isnan(r)]
-    return {"mean": float(np.mean(valid)) if valid else float("nan"),
-            "std": float(np.std(valid, ddof=1)) if len(valid) > 1 else 0.0,
-            "ratios": ratios, "corners": int(len(corners)), "reference_corners": counts}
+    return {**_summary(ratios), "corners": int(len(corners)), "reference_corners": counts}
 
 
-def _read_classes(path: str | Path, window=None) -> np.ndarray:
+def _read_classes(path: str | Path, window=None, what: str = "class map") -> tuple[np.ndarray, tuple]:
+    """Band 1 of a class map and its grid (CRS, transform, shape)."""
     import rasterio
 
     path = Path(path)
     if not path.is_file():
-        raise InputNotFoundError(f"class map {path} not found")
-    with rasterio.open(path) as src:
-        return src.read(1, window=window)
+        raise InputNotFoundError(f"{what} {path} not found: pass a <TILE>_classes.tif written by "
+                                 f"landcover-predict or landcover-rf predict")
+    try:
+        src = rasterio.open(path)
+    except rasterio.errors.RasterioIOError as exc:
+        raise InputFormatError(f"{what} {path}: not a readable raster ({exc})") from None
+    with src:
+        classes = src.read(1, window=window)
+        return classes, (src.crs, src.transform, classes.shape)
+
+
+def _same_grid(a: tuple, b: tuple) -> bool:
+    (crs_a, transform_a, shape_a), (crs_b, transform_b, shape_b) = a, b
+    return shape_a == shape_b and crs_a == crs_b and transform_a.almost_equals(transform_b)
 
 
 def geometric_precision_files(map_path: str | Path, reference_paths: Sequence[str | Path],
                               params: CornerParams = CornerParams(), denominator: str = "reference",
                               window=None) -> dict:
     """:func:`geometric_precision` of GeoTIFF class maps (optionally a ``rasterio.windows.Window`` of them)."""
-    return geometric_precision(_read_classes(map_path, window), [_read_classes(p, window) for p in reference_paths],
+    return geometric_precision(_read_classes(map_path, window)[0],
+                               [_read_classes(p, window, "reference map")[0] for p in reference_paths],
                                params, denominator)
+
+
+def geometry_path(out_dir: str | Path, tile: str) -> Path:
+    return Path(out_dir) / f"{tile}_geometry.json"
+
+
+def evaluate_geometry(tile: str, maps: Mapping[str, str | Path], references: Sequence[str | Path],
+                      out_dir: str | Path | None = None, params: CornerParams = CornerParams(),
+                      denominator: str = "reference", nodata: int = 0) -> dict:
+    """Geometric precision of several maps of one tile (e.g. FG-UNET and RF) against the same reference maps.
+
+    The corners of each reference are found once. A map that is itself one of the references (the same
+    file) is measured against the others only: an RF reference map against the other RF maps is the
+    pixel-based level of the paper's Figure 20.
+
+    Args:
+        maps: ``{name: class map GeoTIFF}``, e.g. ``{"FG-UNET": ..., "RF": ...}``, on the references' grid.
+        references: pixel-based reference maps of the tile (the paper: 10 RF maps from different training
+            subsets).
+        out_dir: where ``<TILE>_geometry.json`` is written (atomically); None writes nothing.
+
+    Returns:
+        ``{"format", "software_version", "tile", "denominator", "params", "references": [{"map", "corners"}],
+        "maps": {name: {"map", "corners", "mean", "std", "ratios", "references_used"}}}`` (ratios per
+        reference used, in order; NaN for a reference without corners), plus ``paths`` when written.
+    """
+    from .. import __version__
+    from ..io import write_json_atomic
+    from .evaluate import _json_safe
+
+    if not maps:
+        raise ConfigError("geometric precision needs at least one map (--map NAME=PATH)")
+    if not references:
+        raise ConfigError("geometric precision needs at least one reference map (--reference PATH)")
+    if denominator not in ("reference", "map"):
+        raise ConfigError(f"denominator {denominator!r}: allowed 'reference' (paper) or 'map'")
+    grid = None
+
+    def corners_of(path: str | Path, what: str) -> np.ndarray:
+        nonlocal grid
+        classes, this_grid = _read_classes(path, what=what)
+        if grid is None:
+            grid = (path, this_grid)
+        elif not _same_grid(this_grid, grid[1]):
+            raise InputFormatError(f"{what} {path} is not on the grid of {grid[0]} (CRS, transform or size "
+                                   f"differ): give maps of the same tile {tile}")
+        return map_corners(classes, params, nodata)
+
+    ref_paths = [Path(p) for p in references]
+    ref_corners = [corners_of(p, "reference map") for p in ref_paths]
+    result = {"format": GEOMETRY_FORMAT, "software_version": __version__, "tile": tile,
+              "denominator": denominator, "params": asdict(params),
+              "references": [{"map": str(p), "corners": int(len(c))} for p, c in zip(ref_paths, ref_corners)],
+              "maps": {}}
+    for name, map_path in maps.items():
+        map_path = Path(map_path)
+        itself = [i for i, p in enumerate(ref_paths) if map_path.is_file() and p.samefile(map_path)]
+        corners = ref_corners[itself[0]] if itself else corners_of(map_path, f"map {name}")
+        others = [i for i in range(len(ref_paths)) if i not in itself]
+        if not others:
+            raise ConfigError(f"map {name} ({map_path}) is the only reference map: give other reference maps")
+        ratios = [match_ratio(corners, ref_corners[i], params.radius, denominator) for i in others]
+        result["maps"][name] = {"map": str(map_path), "corners": int(len(corners)), **_summary(ratios),
+                                "references_used": len(others)}
+    if out_dir is not None:
+        path = geometry_path(out_dir, tile)
+        write_json_atomic(path, _json_safe(result))
+        result["paths"] = {"json": str(path)}
+    return result
+
+
+def load_geometry(path: str | Path) -> dict:
+    """Read a ``<TILE>_geometry.json`` written by :func:`evaluate_geometry` (NaN stored as null)."""
+    path = Path(path)
+    if not path.is_file():
+        raise InputNotFoundError(f"geometry result {path} not found: run landcover-geometry first")
+    try:
+        result = json.loads(path.read_text())
+    except ValueError as exc:
+        raise InputFormatError(f"{path}: not valid JSON ({exc})") from None
+    if not isinstance(result, dict) or result.get("format") != GEOMETRY_FORMAT:
+        raise InputFormatError(f"{path}: not a landcover-geometry result (format {GEOMETRY_FORMAT!r} "
+                               f"expected)")
+    return result
