@@ -1,7 +1,5 @@
 """Corners from line segments (paper 4.3, Figure 20) on shapes with known corners; ``landcover-geometry``."""
 
-import json
-
 import numpy as np
 import pytest
 import rasterio
