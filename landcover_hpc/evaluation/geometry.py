@@ -216,14 +216,17 @@ def geometric_precision(classes: np.ndarray, references: Sequence[np.ndarray],
     return {**_summary(ratios), "corners": int(len(corners)), "reference_corners": counts}
 
 
+def _require_map(path: str | Path, what: str) -> None:
+    if not Path(path).is_file():
+        raise InputNotFoundError(f"{what} {path} not found: pass a <TILE>_classes.tif written by "
+                                 f"landcover-predict or landcover-rf predict")
+
+
 def _read_classes(path: str | Path, window=None, what: str = "class map") -> tuple[np.ndarray, tuple]:
     """Band 1 of a class map and its grid (CRS, transform, shape)."""
     import rasterio
 
-    path = Path(path)
-    if not path.is_file():
-        raise InputNotFoundError(f"{what} {path} not found: pass a <TILE>_classes.tif written by "
-                                 f"landcover-predict or landcover-rf predict")
+    _require_map(path, what)
     try:
         src = rasterio.open(path)
     except rasterio.errors.RasterioIOError as exc:
@@ -294,6 +297,10 @@ def evaluate_geometry(tile: str, maps: Mapping[str, str | Path], references: Seq
         return map_corners(classes, params, nodata)
 
     ref_paths = [Path(p) for p in references]
+    for path in ref_paths:  # all checked before minutes of line segment detection on a whole tile
+        _require_map(path, "reference map")
+    for name, path in maps.items():
+        _require_map(path, f"map {name}")
     ref_corners = [corners_of(p, "reference map") for p in ref_paths]
     result = {"format": GEOMETRY_FORMAT, "software_version": __version__, "tile": tile,
               "denominator": denominator, "params": asdict(params),

@@ -136,7 +136,8 @@ def test_cli_measures_each_map_against_the_references_and_an_rf_reference_agains
     assert [p.name for p in out.iterdir()] == ["T31UDQ_geometry.json"]  # no temporary file left
 
 
-@pytest.mark.parametrize("case", ["missing_map", "missing_reference", "other_grid", "bad_pair", "only_itself"])
+@pytest.mark.parametrize("case", ["missing_map", "missing_reference", "not_a_raster", "other_grid", "bad_pair",
+                                  "only_itself"])
 def test_cli_user_errors_exit_2_with_one_line(tmp_path, capsys, case):
     refs, cnn = _tile_maps(tmp_path)
     maps, references, named = [f"FG-UNET={cnn}"], [str(p) for p in refs], None
@@ -144,6 +145,10 @@ def test_cli_user_errors_exit_2_with_one_line(tmp_path, capsys, case):
         maps, named = [f"FG-UNET={tmp_path / 'nope_classes.tif'}"], "nope_classes.tif"
     elif case == "missing_reference":
         references, named = references + [str(tmp_path / "rf_ref9" / "T31UDQ_classes.tif")], "rf_ref9"
+    elif case == "not_a_raster":
+        text = tmp_path / "notes_classes.tif"
+        text.write_text("not a GeoTIFF")
+        maps, named = [f"FG-UNET={text}"], "notes_classes.tif: not a readable raster"
     elif case == "other_grid":
         other = write_classes(tmp_path / "other" / "T30TYN_classes.tif", _rectangle(), x0=700000.0)
         maps, named = [f"FG-UNET={other}"], "T30TYN_classes.tif"
