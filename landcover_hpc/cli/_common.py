@@ -8,7 +8,7 @@ from typing import Callable
 
 from ..errors import LandcoverError
 
-__all__ = ["run_cli", "comma_list", "EXIT_USER_ERROR"]
+__all__ = ["run_cli", "comma_list", "name_value", "EXIT_USER_ERROR"]
 
 EXIT_USER_ERROR = 2
 
@@ -31,3 +31,15 @@ def comma_list(text: str) -> list[str]:
     if not items:
         raise argparse.ArgumentTypeError("expected a comma-separated list, e.g. T31UDQ,T30TWT")
     return items
+
+
+def name_value(form: str, example: str) -> Callable[[str], tuple[str, str]]:
+    """argparse type for ``NAME=VALUE`` pairs (``form`` e.g. ``"METHOD=DIR"``), both parts non-empty."""
+
+    def parse(text: str) -> tuple[str, str]:
+        name, sep, value = text.partition("=")
+        if not sep or not name.strip() or not value.strip():
+            raise argparse.ArgumentTypeError(f"{text!r}: expected {form}, e.g. {example}")
+        return name.strip(), value.strip()
+
+    return parse

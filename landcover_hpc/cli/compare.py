@@ -6,24 +6,20 @@ import argparse
 import sys
 
 from ..errors import ConfigError
-from ._common import comma_list, run_cli
+from ._common import comma_list, name_value, run_cli
 
 PROG = "landcover-compare"
 
 
-def method_folder(text: str) -> tuple[str, str]:
-    """argparse type for ``METHOD=DIR``."""
-    method, sep, folder = text.partition("=")
-    if not sep or not method.strip() or not folder.strip():
-        raise argparse.ArgumentTypeError(f"{text!r}: expected METHOD=DIR, e.g. RF=out/rf_eval")
-    return method.strip(), folder.strip()
+method_folder = name_value("METHOD=DIR", "RF=out/rf_eval")
 
 
 def build_parser() -> argparse.ArgumentParser:
     p = argparse.ArgumentParser(prog=PROG, description=(
         "Compare methods like the paper: Cohen's kappa per tile (Figure 6) and F-score per class of a tile "
-        "(Figure 7) as PNG, with compare.md holding the tables. Give --eval once per method and folder of "
-        "<TILE>_eval.json files; the same METHOD given several folders counts as repeated runs (error bars)."))
+        "(Figure 7) as PNG, with compare.md holding the tables; with --geometry also the geometric precision per "
+        "tile (Figure 20). Give --eval once per method and folder of <TILE>_eval.json files; the same METHOD "
+        "given several folders counts as repeated runs (error bars)."))
     p.add_argument("--eval", dest="evals", action="append", type=method_folder, required=True, metavar="METHOD=DIR",
                    help="evaluation folder of a method (repeatable)")
     p.add_argument("--out", required=True, help="output folder")
@@ -34,6 +30,9 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--maps", dest="maps", action="append", type=method_folder, default=[], metavar="METHOD=DIR",
                    help="map folder of a method (repeatable): write report.md, with a quicklook of each map")
     p.add_argument("--nomenclature", default=None, help="nomenclature YAML of the maps (for --maps)")
+    p.add_argument("--geometry", dest="geometry", action="append", default=[], metavar="DIR",
+                   help="folder of landcover-geometry's <TILE>_geometry.json (repeatable): a geometric precision "
+                        "section (Figure 20)")
     return p
 
 
@@ -41,9 +40,10 @@ def main(argv: list[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
 
     def body() -> int:
-        from ..evaluation import collect_evaluations, compare_methods
+        from ..evaluation import collect_evaluations, collect_geometry, compare_methods
 
         evals = collect_evaluations(args.evals, args.tiles)
+        geometry = collect_geometry(args.geometry, args.tiles) if args.geometry else None
         if args.tiles:
             missing = sorted(set(args.tiles) - {t for by_tile in evals.values() for t in by_tile})
             if missing:
@@ -63,10 +63,10 @@ def main(argv: list[str] | None = None) -> int:
                     if (Path(folder) / f"{tile}_eval.json").is_file():
                         paths.setdefault(method, {}).setdefault(tile, []).append(Path(folder) / f"{tile}_eval.json")
             report = write_report(args.out, paths, maps, load_nomenclature(args.nomenclature), args.fscore_tiles,
-                                  args.title)
+                                  args.title, geometry)
             print(f"report written to {report}")
             return 0
-        paths = compare_methods(evals, args.out, args.fscore_tiles, args.title)
+        paths = compare_methods(evals, args.out, args.fscore_tiles, args.title, geometry)
         print(f"comparison written to {paths['markdown']} ({len(paths) - 1} figures)")
         return 0
 

@@ -1,8 +1,10 @@
 """Compare methods over tiles like the paper: per-tile kappa bars (Figure 6), per-class F-score bars of a
-tile (Figure 7), Markdown tables, and the demo's final report.
+tile (Figure 7), geometric precision bars per tile (Figure 20), Markdown tables, and the demo's final report.
 
 Evaluations are grouped as ``{method: {tile: [evaluation dict, ...]}}``; several evaluations of one method
-and tile are repeated runs (other seeds), drawn as the mean with a standard-deviation error bar.
+and tile are repeated runs (other seeds), drawn as the mean with a standard-deviation error bar. Geometric
+precision results (``landcover-geometry``) are grouped as ``{tile: result}``, the maps of a result being
+the methods; their error bars are the standard deviation over reference maps.
 """
 
 from __future__ import annotations
@@ -16,9 +18,11 @@ from ..errors import ConfigError, InputNotFoundError
 from ..io import save_figure, write_text_atomic
 from ..nomenclature import Nomenclature
 from .evaluate import load_evaluation
+from .geometry import load_geometry
 
 __all__ = ["Evaluations", "collect_evaluations", "load_evaluations", "kappa_table", "fscore_table",
-           "plot_kappa_per_tile", "plot_fscore_per_class", "compare_methods", "write_report"]
+           "plot_kappa_per_tile", "plot_fscore_per_class", "collect_geometry", "geometry_table",
+           "plot_geometry_per_tile", "compare_methods", "write_report"]
 
 Evaluations = dict[str, dict[str, list[dict]]]
 
@@ -163,6 +167,87 @@ def fscore_markdown(evals: Evaluations, tile: str) -> str:
     return "\n".join(lines)
 
 
+def collect_geometry(folders: Sequence[str | Path], tiles: Sequence[str] | None = None) -> dict[str, dict]:
+    """Read the ``<TILE>_geometry.json`` files of ``folders`` -> ``{tile: result}``; the maps of one tile
+    found in several folders (e.g. one run per method) are pooled, a map name given twice is an error."""
+    out: dict[str, dict] = {}
+    for folder in folders:
+        folder = Path(folder)
+        if not folder.is_dir():
+            raise InputNotFoundError(f"geometry folder {folder} not found: run landcover-geometry --out {folder} "
+                                     f"first")
+        files = sorted(folder.glob("*_geometry.json"))
+        if tiles:
+            files = [f for f in files if f.name[: -len("_geometry.json")] in tiles]
+        if not files:
+            raise InputNotFoundError(f"no <TILE>_geometry.json in {folder}: run landcover-geometry --out {folder} "
+                                     f"first")
+        for f in files:
+            result = load_geometry(f)
+            pooled = out.setdefault(result["tile"], {**result, "maps": {}})
+            twice = sorted(set(pooled["maps"]) & set(result["maps"]))
+            if twice:
+                raise ConfigError(f"tile {result['tile']}: map(s) {', '.join(twice)} in more than one geometry "
+                                  f"folder ({f}): give each folder once")
+            pooled["maps"].update(result["maps"])
+    return out
+
+
+def geometry_table(geometry: Mapping[str, dict]) -> dict[str, dict[str, tuple[float, float, int]]]:
+    """``{method: {tile: (mean ratio, std over references, references used)}}``, methods in order of
+    appearance."""
+    table: dict[str, dict[str, tuple[float, float, int]]] = {}
+    for tile in sorted(geometry):
+        for method, m in geometry[tile]["maps"].items():
+            mean = float("nan") if m["mean"] is None else m["mean"]
+            table.setdefault(method, {})[tile] = (mean, m["std"] or 0.0, m["references_used"])
+    return table
+
+
+def plot_geometry_per_tile(geometry: Mapping[str, dict], out_png: str | Path) -> Path:
+    """Figure 20: share of the reference maps' corners found, per tile, one bar per map (method), error
+    bars: std over the reference maps."""
+    tiles = sorted(geometry)
+    table = geometry_table(geometry)
+    nan = (float("nan"), 0.0, 0)
+    series = {m: [by_tile.get(t, nan) for t in tiles] for m, by_tile in table.items()}
+    return _grouped_bars(tiles, series, "reference corners found", "Geometric precision per tile", out_png)
+
+
+def geometry_markdown(geometry: Mapping[str, dict]) -> str:
+    tiles = sorted(geometry)
+    table = geometry_table(geometry)
+    methods = list(table)
+    lines = ["| tile | " + " | ".join(methods) + " | references |", "|---|" + "---|" * (len(methods) + 1)]
+    for t in tiles:
+        refs = len(geometry[t]["references"])
+        lines.append(f"| {t} | " + " | ".join(_fmt(table[m].get(t, (0, 0, 0))) for m in methods) + f" | {refs} |")
+    means = [_mean_std([v[0] for v in table[m].values()]) for m in methods]
+    lines.append("| mean over tiles | " + " | ".join(f"{v[0]:.3f}" if v[2] else "-" for v in means) + " | |")
+    return "\n".join(lines)
+
+
+def _geometry_section(geometry: Mapping[str, dict], out_dir: Path) -> tuple[dict[str, Path], list[str]]:
+    png = plot_geometry_per_tile(geometry, out_dir / "geometry_per_tile.png")
+    radius = {g["params"]["radius"] for g in geometry.values()}
+    lines = ["", "## Geometric precision", "",
+             "Share of the corners of pixel-based reference maps (RF maps from different training subsets) that "
+             f"a map keeps within {', '.join(f'{r:g}' for r in sorted(radius))} px (paper 4.3, Figure 20): mean "
+             "± standard deviation over the reference maps; a map that is itself a reference is measured "
+             "against the others (the pixel-based level).", "",
+             "![geometric precision per tile](geometry_per_tile.png)", "", geometry_markdown(geometry)]
+    table = geometry_table(geometry)
+    if len(table) >= 2:
+        (a, by_a), (b, by_b) = list(table.items())[:2]
+        common = [t for t in sorted(geometry) if t in by_a and t in by_b]
+        mean_a = _mean_std([by_a[t][0] for t in common])[0]
+        mean_b = _mean_std([by_b[t][0] for t in common])[0]
+        if common and mean_b > 0:
+            lines += ["", f"Over {len(common)} tile(s), {a} keeps {mean_a / mean_b:.2f} times the share of "
+                          f"reference corners that {b} keeps ({mean_a:.3f} vs {mean_b:.3f})."]
+    return {"geometry_png": png}, lines
+
+
 def _figures_and_markdown(evals: Evaluations, out_dir: Path, fscore_tiles: Sequence[str] | None,
                           intro: str) -> tuple[dict[str, Path], list[str]]:
     if not evals:
@@ -186,11 +271,17 @@ def _figures_and_markdown(evals: Evaluations, out_dir: Path, fscore_tiles: Seque
 
 
 def compare_methods(evals: Evaluations, out_dir: str | Path, fscore_tiles: Sequence[str] | None = None,
-                    title: str = "Method comparison") -> dict[str, Path]:
-    """Write ``kappa_per_tile.png``, ``fscore_<TILE>.png`` per tile of ``fscore_tiles`` (default all) and
-    ``compare.md`` with the tables; returns their paths."""
+                    title: str = "Method comparison",
+                    geometry: Mapping[str, dict] | None = None) -> dict[str, Path]:
+    """Write ``kappa_per_tile.png``, ``fscore_<TILE>.png`` per tile of ``fscore_tiles`` (default all),
+    ``geometry_per_tile.png`` with ``geometry`` (``{tile: landcover-geometry result}``, see
+    :func:`collect_geometry`) and ``compare.md`` with the tables; returns their paths."""
     out_dir = Path(out_dir)
     paths, lines = _figures_and_markdown(evals, out_dir, fscore_tiles, f"# {title}")
+    if geometry:
+        geometry_paths, geometry_lines = _geometry_section(geometry, out_dir)
+        paths.update(geometry_paths)
+        lines += geometry_lines
     paths["markdown"] = out_dir / "compare.md"
     write_text_atomic(paths["markdown"], "\n".join(lines) + "\n")
     return paths
@@ -198,7 +289,8 @@ def compare_methods(evals: Evaluations, out_dir: str | Path, fscore_tiles: Seque
 
 def write_report(out_dir: str | Path, evaluations: Mapping[str, Mapping[str, str | Path | Sequence[str | Path]]],
                  maps: Mapping[str, Mapping[str, str | Path]], nomenclature: Nomenclature,
-                 fscore_tiles: Sequence[str] | None = None, title: str = "Land-cover demo report") -> Path:
+                 fscore_tiles: Sequence[str] | None = None, title: str = "Land-cover demo report",
+                 geometry: Mapping[str, dict] | None = None) -> Path:
     """The demo's final report: ``<out_dir>/report.md`` with its PNG figures beside it.
 
     Args:
@@ -208,6 +300,8 @@ def write_report(out_dir: str | Path, evaluations: Mapping[str, Mapping[str, str
         nomenclature: classes, names and colours of the maps.
         fscore_tiles: tiles with a per-class F-score figure (default: T30TWT and T31UDQ when evaluated,
             else every tile).
+        geometry: ``{tile: landcover-geometry result}`` (see :func:`collect_geometry`): a "Geometric
+            precision" section with its bar chart.
     """
     from ..maps import quicklook
 
@@ -226,6 +320,8 @@ def write_report(out_dir: str | Path, evaluations: Mapping[str, Mapping[str, str
         wins = [t for t in common if table[a][t][0] > table[b][t][0]]
         body += ["", f"{a} has a higher kappa than {b} on {len(wins)} of {len(common)} tiles"
                  + (f" ({', '.join(wins)})." if wins else ".")]
+    if geometry:
+        body += _geometry_section(geometry, out_dir)[1]
     if maps:
         body += ["", "## Maps", ""]
         for method, by_tile in maps.items():
