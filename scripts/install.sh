@@ -5,7 +5,8 @@
 #   2. a virtual environment .venv in the repository with the pinned dependencies of requirements.lock;
 #   3. horovod 0.28.1 built from source against that Open MPI and TensorFlow only;
 #   4. landcover_hpc itself, installed editable.
-# Re-running it when everything is in place takes seconds (a stamp keyed on the lock file and this script).
+# Re-running it when everything is in place takes seconds (a stamp keyed on the lock file, pyproject.toml
+# (console scripts) and this script).
 set -euo pipefail
 
 cd "$(dirname "$0")/.."
@@ -45,7 +46,7 @@ install_system_packages() {
 }
 
 install_stamp() {
-    cat requirements.lock scripts/install.sh | sha256sum | cut -d' ' -f1
+    cat requirements.lock pyproject.toml scripts/install.sh | sha256sum | cut -d' ' -f1
 }
 
 install_system_packages
