@@ -18,6 +18,9 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--config", default=None, help="YAML config (see configs/); default: built-in defaults")
     p.add_argument("--resume", action="store_true",
                    help="continue from RUN_DIR/checkpoint.h5 with the same schedule and batches")
+    p.add_argument("--loto", metavar="OUT", default=None,
+                   help="leave one tile out (paper 5.3): for each tile of data.tiles (default: all), train on the "
+                        "others, map it and evaluate it on its test objects; folds, maps and OUT/eval/ go to OUT")
     p.add_argument("overrides", nargs="*", metavar="section.key=value", help="config overrides")
     return p
 
@@ -30,10 +33,29 @@ def main(argv: list[str] | None = None) -> int:
         from ..training.trainer import train
 
         config = load_config(args.config, args.overrides)
-        train(config, resume=args.resume, log=lambda line: print(line, flush=True))
-        return 0
+        log = lambda line: print(line, flush=True)  # noqa: E731
+        if args.loto is None:
+            train(config, resume=args.resume, log=log)
+            return 0
+        return _leave_one_tile_out(config, args.loto, log)
 
     return run_cli(PROG, body)
+
+
+def _leave_one_tile_out(config, out_dir: str, log) -> int:
+    from ..evaluation import leave_one_tile_out
+    from ..parallel import world
+    from ..training.loto import cnn_train_and_predict
+
+    comm, rank, _ = world()
+    say = log if rank == 0 else (lambda line: None)
+    # every rank takes part in every fold (Horovod trains it together), so the folds are not shared out
+    results = leave_one_tile_out(config.data.store, out_dir, cnn_train_and_predict(config, comm, say),
+                                 config.data.tiles, config.model.name.upper() if config.model.name != "fgunet"
+                                 else "FG-UNET")
+    for tile, r in results.items():
+        say(f"{tile} held out: kappa {r['kappa']:.3f}, OA {r['overall_accuracy']:.3f} -> {r['paths']['json']}")
+    return 0
 
 
 if __name__ == "__main__":

@@ -181,9 +181,7 @@ class PatchSampler:
                 raise InputFormatError(f"{self.store_dir}: no training patch position in any tile: check the "
                                        f"reference data or prepare with a smaller patch_size than {first.patch_size}")
             if percentiles is None:
-                meta_path = self.store_dir / "dataset.json"
-                percentiles = (json.loads(meta_path.read_text())["percentiles"] if meta_path.is_file()
-                               else dataset_percentiles(stores))
+                percentiles = self._training_tiles_percentiles(stores)
             percentiles = np.asarray(percentiles, dtype=np.float32)
             if percentiles.shape != (2, first.n_channels):
                 raise ConfigError(f"percentiles of shape {percentiles.shape}: expected (2, {first.n_channels})")
@@ -193,6 +191,16 @@ class PatchSampler:
         finally:
             for s in stores:
                 s.close()
+
+    def _training_tiles_percentiles(self, stores: list[TileStore]) -> np.ndarray:
+        """3rd/97th percentiles of the tiles trained on only (a held-out tile must not shape the
+        normalisation): dataset.json's when they are all its tiles, else from these tiles' pixel samples."""
+        meta_path = self.store_dir / "dataset.json"
+        if meta_path.is_file():
+            meta = json.loads(meta_path.read_text())
+            if sorted(t["tile"] for t in meta["tiles"]) == sorted(self.tile_ids):
+                return np.asarray(meta["percentiles"], dtype=np.float32)
+        return dataset_percentiles(stores)
 
     # -- batches ---------------------------------------------------------------------------------------
     def plan(self, batch_index: int, validation: bool = False) -> BatchPlan:

@@ -145,3 +145,22 @@ def test_tf_dataset_yields_the_iterator_batches(comm, sampling_store):
         ok = len(got) == 2 and all(np.array_equal(x, rx) and np.array_equal(y, ry)
                                    for (x, y), (rx, ry) in zip(got, [next(reference) for _ in range(2)]))
     assert check(comm, ok)
+
+
+def test_percentiles_come_from_the_training_tiles_only(comm, sampling_store):
+    """A tile left out of training (leave-one-tile-out) does not shape the normalisation."""
+    from landcover_hpc.data import dataset_percentiles, open_stores
+
+    meta = json.loads((sampling_store / "dataset.json").read_text())
+    tile_ids = sorted(t["tile"] for t in meta["tiles"])
+    with PatchSampler(sampling_store, comm, SamplerOptions(batch_size=B), tiles=tile_ids) as s:
+        ok = np.array_equal(s.percentiles, np.asarray(meta["percentiles"], np.float32))
+    stores = open_stores(sampling_store, tile_ids[:2])
+    try:
+        want = dataset_percentiles(stores)
+    finally:
+        for store in stores:
+            store.close()
+    with PatchSampler(sampling_store, comm, SamplerOptions(batch_size=B), tiles=tile_ids[:2]) as s:
+        ok &= np.array_equal(s.percentiles, want) and not np.array_equal(want, meta["percentiles"])
+    assert check(comm, ok)
