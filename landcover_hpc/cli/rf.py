@@ -54,6 +54,8 @@ def build_parser() -> argparse.ArgumentParser:
     lo = sub.add_parser("loto", help="leave one tile out: train on the other tiles, map and evaluate each tile")
     lo.add_argument("--store", required=True, help="prepared store folder")
     lo.add_argument("--tiles", type=comma_list, default=None, help="tiles (default: all)")
+    lo.add_argument("--held-out", type=comma_list, default=None,
+                    help="tiles held out in turn, each against all the other --tiles (default: every tile)")
     lo.add_argument("--out", required=True, help="output folder (models, maps, eval/)")
     lo.add_argument("--split-index", type=int, default=None, help="this job's share (default: MPI rank or 0)")
     lo.add_argument("--num-splits", type=int, default=None, help="number of shares (default: MPI size or 1)")
@@ -92,7 +94,7 @@ def main(argv: list[str] | None = None) -> int:
         results = leave_one_tile_out(
             args.store, args.out, rf_train_and_predict(args.store, params, args.per_class, options), args.tiles,
             "RF", rank if args.split_index is None else args.split_index,
-            size if args.num_splits is None else args.num_splits)
+            size if args.num_splits is None else args.num_splits, args.held_out)
         for tile, r in results.items():
             print(f"{tile} held out: kappa {r['kappa']:.3f}, OA {r['overall_accuracy']:.3f} -> {r['paths']['json']}")
         return 0

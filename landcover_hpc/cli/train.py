@@ -5,7 +5,7 @@ from __future__ import annotations
 import argparse
 import sys
 
-from ._common import run_cli
+from ._common import comma_list, run_cli
 
 PROG = "landcover-train"
 
@@ -21,6 +21,8 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--loto", metavar="OUT", default=None,
                    help="leave one tile out (paper 5.3): for each tile of data.tiles (default: all), train on the "
                         "others, map it and evaluate it on its test objects; folds, maps and OUT/eval/ go to OUT")
+    p.add_argument("--held-out", type=comma_list, default=None,
+                   help="with --loto: tiles held out in turn, each against all the other tiles (default: every tile)")
     p.add_argument("overrides", nargs="*", metavar="section.key=value", help="config overrides")
     return p
 
@@ -37,12 +39,12 @@ def main(argv: list[str] | None = None) -> int:
         if args.loto is None:
             train(config, resume=args.resume, log=log)
             return 0
-        return _leave_one_tile_out(config, args.loto, log)
+        return _leave_one_tile_out(config, args.loto, args.held_out, log)
 
     return run_cli(PROG, body)
 
 
-def _leave_one_tile_out(config, out_dir: str, log) -> int:
+def _leave_one_tile_out(config, out_dir: str, held_out: list[str] | None, log) -> int:
     from ..evaluation import leave_one_tile_out
     from ..parallel import world
     from ..training.loto import cnn_train_and_predict
@@ -52,7 +54,7 @@ def _leave_one_tile_out(config, out_dir: str, log) -> int:
     # every rank takes part in every fold (Horovod trains it together), so the folds are not shared out
     results = leave_one_tile_out(config.data.store, out_dir, cnn_train_and_predict(config, comm, say),
                                  config.data.tiles, config.model.name.upper() if config.model.name != "fgunet"
-                                 else "FG-UNET")
+                                 else "FG-UNET", held_out=held_out)
     for tile, r in results.items():
         say(f"{tile} held out: kappa {r['kappa']:.3f}, OA {r['overall_accuracy']:.3f} -> {r['paths']['json']}")
     return 0

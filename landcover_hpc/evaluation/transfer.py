@@ -24,9 +24,10 @@ TrainAndPredict = Callable[[list[str], str, Path], Path]
 
 def leave_one_tile_out(store_dir: str | Path, out_dir: str | Path, train_and_predict: TrainAndPredict,
                        tiles: Sequence[str] | None = None, method: str = "RF", split_index: int = 0,
-                       num_splits: int = 1) -> dict[str, dict]:
-    """For each tile of ``tiles`` (default: all in ``store_dir``) held out in turn (this split's share),
-    call ``train_and_predict(other tiles, tile, <out_dir>/without_<tile>)`` and evaluate the returned map.
+                       num_splits: int = 1, held_out: Sequence[str] | None = None) -> dict[str, dict]:
+    """For each tile of ``held_out`` (default: all of ``tiles``, default all in ``store_dir``) held out in
+    turn (this split's share), call ``train_and_predict(the other tiles, tile, <out_dir>/without_<tile>)`` and
+    evaluate the returned map.
 
     Returns:
         ``{tile: evaluation dict}`` of this split's tiles.
@@ -36,8 +37,12 @@ def leave_one_tile_out(store_dir: str | Path, out_dir: str | Path, train_and_pre
     tiles = list(tiles) if tiles else sorted(p.stem for p in store_dir.glob("*.h5"))
     if len(tiles) < 2:
         raise ConfigError(f"leave-one-tile-out needs at least 2 tiles, got {tiles}")
+    held_out = list(held_out) if held_out else tiles
+    unknown = sorted(set(held_out) - set(tiles))
+    if unknown:
+        raise ConfigError(f"held-out tiles {', '.join(unknown)}: not among the tiles {', '.join(tiles)}")
     results = {}
-    for tile in my_share(tiles, split_index, num_splits):
+    for tile in my_share(held_out, split_index, num_splits):
         train_tiles = [t for t in tiles if t != tile]
         map_path = Path(train_and_predict(train_tiles, tile, out_dir / f"without_{tile}"))
         results[tile] = evaluate_map(map_path, store_dir, tile, out_dir / "eval", method=f"{method} leave-one-tile-out")

@@ -25,6 +25,11 @@ def test_hook_is_called_with_the_other_tiles(tmp_path, store_dir):
     assert leave_one_tile_out(store_dir, tmp_path / "b", fake_method, split_index=1, num_splits=2).keys() == {"T31UDQ"}
     with pytest.raises(ConfigError):
         leave_one_tile_out(store_dir, tmp_path, fake_method, tiles=["T31UDQ"])
+    calls.clear()
+    assert leave_one_tile_out(store_dir, tmp_path / "c", fake_method, held_out=["T30TYN"]).keys() == {"T30TYN"}
+    assert calls == [(["T31UDQ"], "T30TYN")]  # trained on every other tile, only the named one held out
+    with pytest.raises(ConfigError, match="held-out tiles T32ULU: not among the tiles"):
+        leave_one_tile_out(store_dir, tmp_path, fake_method, held_out=["T32ULU"])
 
 
 def test_rf_trains_without_the_held_out_tile(tmp_path, store_dir):
