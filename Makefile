@@ -5,13 +5,16 @@ PY := $(VENV)/bin/python
 MPIRUN := mpirun --oversubscribe --allow-run-as-root --bind-to none -x PYTHONUNBUFFERED=1 -x TF_CPP_MIN_LOG_LEVEL=2
 DEMO_OUT ?= demo_output
 
-.PHONY: install demo test test-unit test-mpi lock clean
+.PHONY: install demo benchmark test test-unit test-mpi lock clean
 
 install:  ## system packages when missing, .venv with pinned deps, horovod from source, the package
 	@bash scripts/install.sh
 
 demo: install  ## the main job on built-in synthetic data
 	@DEMO_OUT=$(DEMO_OUT) MPIRUN="$(MPIRUN)" bash scripts/demo.sh
+
+benchmark: install  ## the paper's comparison with error bars: 3 seeds x (FG-UNET, U-Net, MLP, RF), geometry, LOTO
+	@MPIRUN="$(MPIRUN)" bash scripts/benchmark.sh
 
 test: install  ## the whole test suite: plain pytest, then the MPI tests under mpirun with several ranks
 	@$(MAKE) --no-print-directory test-unit test-mpi

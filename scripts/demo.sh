@@ -33,10 +33,7 @@ $BIN/landcover-rf train --store "$OUT/store" --out "$OUT/runs/rf/rf.h5"
 $BIN/landcover-rf predict --model "$OUT/runs/rf/rf.h5" --store "$OUT/store" --out "$OUT/maps/rf"
 echo "== 6/6 evaluating both on the test polygons and writing the report -> $OUT/report"
 for method in fgunet rf; do
-    for tile in ${TILES//,/ }; do
-        $BIN/landcover-evaluate --map "$OUT/maps/$method/${tile}_classes.tif" --tile "$tile" --store "$OUT/store" \
-            --out "$OUT/eval/$method" > /dev/null
-    done
+    $BIN/landcover-evaluate --maps "$OUT/maps/$method" --store "$OUT/store" --out "$OUT/eval/$method" > /dev/null
 done
 $BIN/landcover-compare --eval FG-UNET="$OUT/eval/fgunet" --eval RF="$OUT/eval/rf" \
     --maps FG-UNET="$OUT/maps/fgunet" --maps RF="$OUT/maps/rf" --out "$OUT/report" \

@@ -56,14 +56,28 @@ def test_numbers_agree_with_sklearn_on_test_pixels(tmp_path, store_dir, capsys):
     assert rows[0].startswith("code,name,precision") and len(rows) == 1 + len(result["classes"])
 
 
-@pytest.mark.parametrize("case", ["missing_map", "tile_not_in_store", "map_of_other_tile"])
+def test_a_map_folder_is_evaluated_tile_by_tile(tmp_path, store_dir, capsys):
+    for i, tile in enumerate(("T31UDQ", "T30TYN")):
+        write_map(tmp_path / "maps", store_dir, tile, perturb_seed=i)
+    assert main(["--maps", str(tmp_path / "maps"), "--store", str(store_dir), "--out", str(tmp_path / "ev")]) == 0
+    out = capsys.readouterr().out.splitlines()
+    assert [line.split()[0] for line in out] == ["T30TYN", "T31UDQ"]
+    for tile in ("T31UDQ", "T30TYN"):
+        assert json.loads((tmp_path / "ev" / f"{tile}_eval.json").read_text())["tile"] == tile
+
+
+@pytest.mark.parametrize("case", ["missing_map", "tile_not_in_store", "map_of_other_tile", "map_without_tile",
+                                  "empty_folder"])
 def test_user_errors_exit_2_with_one_line(tmp_path, store_dir, capsys, case):
     path = write_map(tmp_path, store_dir, "T30TYN")
     args = {"missing_map": ["--map", str(tmp_path / "none.tif"), "--tile", "T31UDQ"],
             "tile_not_in_store": ["--map", str(path), "--tile", "T99ZZZ"],
-            "map_of_other_tile": ["--map", str(path), "--tile", "T31UDQ"]}[case]
+            "map_of_other_tile": ["--map", str(path), "--tile", "T31UDQ"],
+            "map_without_tile": ["--map", str(path)],
+            "empty_folder": ["--maps", str(store_dir)]}[case]
     assert main([*args, "--store", str(store_dir)]) == 2
     err = capsys.readouterr().err
     assert err.startswith("landcover-evaluate: error:") and err.count("\n") == 1
     assert {"missing_map": "none.tif not found", "tile_not_in_store": "T99ZZZ",
-            "map_of_other_tile": "not on the grid"}[case] in err
+            "map_of_other_tile": "not on the grid", "map_without_tile": "also give --tile",
+            "empty_folder": "no <TILE>_classes.tif in"}[case] in err
