@@ -1,10 +1,14 @@
 """The Random Forest as plain arrays: fitting with scikit-learn, a safe HDF5 file, numpy prediction.
 
 Parameters are those of the operational chain (Orfeo ToolBox 6.2, OpenCV ``RTrees``): 100 trees, maximum
-depth 20, at least 10 samples in a node to split it. OpenCV's ``minSampleCount`` ("a node with fewer
-samples is not split") is scikit-learn's ``min_samples_split`` (not ``min_samples_leaf``, which OpenCV does
-not have); OpenCV's ``activeVarCount = 0`` (sqrt of the feature count tried per split) is
-``max_features="sqrt"``; both draw a bootstrap sample per tree and split on the Gini impurity.
+depth 20, at least 10 samples in a node to split it. OpenCV's ``minSampleCount`` corresponds to
+scikit-learn's ``min_samples_split`` (not ``min_samples_leaf``, which OpenCV does not have), off by one:
+OpenCV leaves a node unsplit when it has ``n <= minSampleCount`` samples (``addNodeAndTrySplit``),
+scikit-learn when ``n < min_samples_split``, so OTB's ``min 10`` is exactly ``min_samples_split=11``.
+OpenCV's ``activeVarCount = 0`` (sqrt of the feature count tried per split) is ``max_features="sqrt"``;
+both draw a bootstrap sample per tree and split on the Gini impurity. OpenCV also stops adding trees once
+the out-of-bag error falls below its termination epsilon (OTB ``classifier.rf.acc``, default 0.01), which
+scikit-learn does not do: this forest always has ``n_trees`` trees.
 
 Model file (HDF5; no pickle, no serialised code, nothing is executed on load)::
 
@@ -80,7 +84,7 @@ class ForestParams:
 
     n_trees: int = 100
     max_depth: int = 20
-    min_samples_split: int = 10  # OpenCV / OTB min_sample_count
+    min_samples_split: int = 10  # OpenCV / OTB min_sample_count + 1 would be exact (see the module docstring)
     max_features: str = "sqrt"  # OpenCV activeVarCount = 0
     seed: int = 0
     n_jobs: int = -1
