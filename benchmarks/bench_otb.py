@@ -52,6 +52,7 @@ import subprocess
 import sys
 import tempfile
 import time
+from dataclasses import replace
 from pathlib import Path
 
 import numpy as np
@@ -126,10 +127,10 @@ def main(argv: list[str] | None = None) -> int:
     work.mkdir(parents=True, exist_ok=True)
     tiles = args.tiles.split(",")
     if not all((work / "store" / f"{t}.h5").is_file() for t in tiles):
-        assert synth_cli.main(["--out", str(work / "tiles"), "--tiles", args.tiles, "--size", str(args.size),
-                               "--seed", str(args.seed)]) == 0
-        assert prepare_cli.main(["--input", str(work / "tiles"), "--out", str(work / "store"), "--patch-size", "32",
-                                 "--stride", "8"]) == 0
+        if synth_cli.main(["--out", str(work / "tiles"), "--tiles", args.tiles, "--size", str(args.size),
+                           "--seed", str(args.seed)]) or prepare_cli.main(
+                ["--input", str(work / "tiles"), "--out", str(work / "store"), "--patch-size", "32", "--stride", "8"]):
+            return 2  # the CLI said why on stderr
 
     stores = open_stores(work / "store", tiles)
     first = stores[0]
@@ -157,8 +158,7 @@ def main(argv: list[str] | None = None) -> int:
     model, _ = fit_forest(pixels.features, pixels.codes, params, meta)
     t_fit = time.perf_counter() - t0
     t0 = time.perf_counter()
-    fit_forest(pixels.features, pixels.codes, ForestParams(n_trees=args.trees, min_samples_split=args.min_samples_split,
-                                                          seed=args.seed, n_jobs=1), meta)
+    fit_forest(pixels.features, pixels.codes, replace(params, n_jobs=1), meta)
     t_fit_1 = time.perf_counter() - t0
     model_path = save_forest(model, work / "rf.h5")
 
