@@ -201,7 +201,7 @@ def main(argv: list[str] | None = None) -> int:
     print(f"Random Forest, project (scikit-learn {sklearn.__version__} trees, numpy majority vote) vs Orfeo "
           f"ToolBox ({_otb_version()}, OpenCV RTrees); {len(tiles)} synthetic tiles {args.tiles} of {args.size} px, "
           f"{first.n_dates} dates x {first.n_bands} bands; {len(pixels.codes)} training pixels "
-          f"({len(codes)} classes), {len(ref)} test pixels; {os.cpu_count()} cores")
+          f"({len(np.unique(pixels.codes))} classes), {len(ref)} test pixels; {os.cpu_count()} cores")
     print()
     print("| | project RF | OTB RF | difference / ratio |")
     print("|---|---|---|---|")
