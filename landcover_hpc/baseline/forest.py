@@ -1,10 +1,14 @@
 """The Random Forest as plain arrays: fitting with scikit-learn, a safe HDF5 file, numpy prediction.
 
 Parameters are those of the operational chain (Orfeo ToolBox 6.2, OpenCV ``RTrees``): 100 trees, maximum
-depth 20, at least 10 samples in a node to split it. OpenCV's ``minSampleCount`` ("a node with fewer
-samples is not split") is scikit-learn's ``min_samples_split`` (not ``min_samples_leaf``, which OpenCV does
-not have); OpenCV's ``activeVarCount = 0`` (sqrt of the feature count tried per split) is
-``max_features="sqrt"``; both draw a bootstrap sample per tree and split on the Gini impurity.
+depth 20, at least 10 samples in a node to split it. OpenCV's ``minSampleCount`` corresponds to
+scikit-learn's ``min_samples_split`` (not ``min_samples_leaf``, which OpenCV does not have), off by one:
+OpenCV leaves a node unsplit when it has ``n <= minSampleCount`` samples (``addNodeAndTrySplit``),
+scikit-learn when ``n < min_samples_split``, so OTB's ``min 10`` is exactly ``min_samples_split=11``.
+OpenCV's ``activeVarCount = 0`` (sqrt of the feature count tried per split) is ``max_features="sqrt"``;
+both draw a bootstrap sample per tree and split on the Gini impurity. OpenCV also stops adding trees once
+the out-of-bag error falls below its termination epsilon (OTB ``classifier.rf.acc``, default 0.01), which
+scikit-learn does not do: this forest always has ``n_trees`` trees.
 
 Model file (HDF5; no pickle, no serialised code, nothing is executed on load)::
 
@@ -22,9 +26,24 @@ Model file (HDF5; no pickle, no serialised code, nothing is executed on load)::
     /n_node_samples    (N,) int64
 
 Prediction walks all trees at once with numpy gathers (``tree_depth`` steps, leaves loop onto
-themselves) and averages the trees' leaf class fractions in tree order, which reproduces
-``RandomForestClassifier.predict_proba`` (with ``n_jobs=1``) bit for bit; ``load_forest`` checks every
-index so a corrupt or hostile file cannot make prediction read out of bounds or loop forever.
+themselves); ``load_forest`` checks every index so a corrupt or hostile file cannot make prediction read
+out of bounds or loop forever. Two decision rules (:data:`DECISIONS`):
+
+- ``"vote"`` (default), the rule of OpenCV ``RTrees`` and so of the Orfeo ToolBox: every tree votes for
+  its leaf's majority class, the class with the most votes wins and the confidence is the fraction of
+  trees that voted for it (OTB ``CvRTreesWrapper::predict_confidence``: max votes / number of trees).
+  Ties are broken as OpenCV does, towards the lowest class index, i.e. the smallest class code (OpenCV
+  sorts the class labels ascending): ``DTreesImpl::predictTrees`` scans the vote counts with
+  ``if (votes[best] < votes[i]) best = i``, so only a strictly larger count replaces the first maximum;
+  and ``DTreesImpl::calcValue`` picks a leaf's class the same way (``if (max_val < val)``), so a leaf
+  whose bootstrap samples tie between classes votes for the smallest code. ``np.argmax`` (first maximum)
+  over columns sorted by code reproduces both.
+- ``"proba"``, scikit-learn's rule: the mean over trees of the leaves' class fractions, accumulated in tree
+  order, which reproduces ``RandomForestClassifier.predict_proba`` (with ``n_jobs=1``) bit for bit; the
+  confidence is the largest mean probability.
+
+The rule is applied at prediction time: the model file stores a default (metadata ``decision``, set from
+:attr:`ForestParams.decision` at training; files without it use ``"vote"``) that prediction may override.
 """
 
 from __future__ import annotations
@@ -43,12 +62,20 @@ from .. import __version__
 from ..errors import ConfigError, InputFormatError, InputNotFoundError
 from ..io import atomic_path
 
-__all__ = ["ForestParams", "ForestModel", "fit_forest", "save_forest", "load_forest", "RF_FORMAT",
-           "RF_FORMAT_VERSION"]
+__all__ = ["ForestParams", "ForestModel", "fit_forest", "save_forest", "load_forest", "check_decision",
+           "DECISIONS", "RF_FORMAT", "RF_FORMAT_VERSION"]
 
 RF_FORMAT = "landcover_hpc.rf_model"
 RF_FORMAT_VERSION = 1
 _ARRAYS = ("children_left", "children_right", "feature", "threshold", "value", "n_node_samples")
+DECISIONS = ("vote", "proba")  # majority vote of the trees (OpenCV / OTB), mean class probability (sklearn)
+
+
+def check_decision(decision: str, key: str = "decision") -> str:
+    """Return ``decision`` if it is one of :data:`DECISIONS`, else raise :class:`ConfigError` naming ``key``."""
+    if decision not in DECISIONS:
+        raise ConfigError(f"random forest {key} = {decision!r}: allowed {', '.join(DECISIONS)}")
+    return decision
 
 
 @dataclass(frozen=True)
@@ -57,12 +84,14 @@ class ForestParams:
 
     n_trees: int = 100
     max_depth: int = 20
-    min_samples_split: int = 10  # OpenCV / OTB min_sample_count
+    min_samples_split: int = 10  # OpenCV / OTB min_sample_count + 1 would be exact (see the module docstring)
     max_features: str = "sqrt"  # OpenCV activeVarCount = 0
     seed: int = 0
     n_jobs: int = -1
+    decision: str = "vote"  # the model's default decision rule, stored in its file (see the module docstring)
 
     def __post_init__(self) -> None:
+        check_decision(self.decision)
         for name, low in (("n_trees", 1), ("max_depth", 1), ("min_samples_split", 2)):
             value = getattr(self, name)
             if not isinstance(value, int) or value < low:
@@ -133,18 +162,23 @@ class ForestModel:
             node = np.where(go_left, left[node], right[node])
         return node
 
-    def predict_proba(self, x: np.ndarray, n_jobs: int = -1, chunk: int = 4096) -> np.ndarray:
-        """(n, K) float64 mean over trees of the leaves' class fractions; columns follow ``class_codes``."""
-        x = np.asarray(x)
-        out = np.zeros((len(x), self.value.shape[1]), dtype=np.float64)
-        leaf_value = self.value
+    @property
+    def decision(self) -> str:
+        """The model's default decision rule (metadata ``decision``; ``"vote"`` for files written without it)."""
+        return str(self.metadata.get("decision", "vote"))
 
+    def leaf_classes(self) -> np.ndarray:
+        """(N,) int64 column of each node's majority class: its vote as a leaf (OpenCV ``Node::classIdx``).
+
+        Ties go to the first column (smallest class code), as OpenCV's ``calcValue``. The fractions of a
+        node share one denominator, so equal counts give equal floats and the tie is seen exactly.
+        """
+        return np.argmax(self.value, axis=1)
+
+    def _over_chunks(self, x: np.ndarray, per_chunk, out: np.ndarray, n_jobs: int, chunk: int) -> np.ndarray:
+        """Fill ``out[i:i + chunk] = per_chunk(self.leaves(x[i:i + chunk]))`` over chunks, in threads."""
         def run(start: int) -> None:
-            node = self.leaves(x[start:start + chunk])
-            acc = np.zeros((len(node), self.value.shape[1]), dtype=np.float64)
-            for t in range(self.n_trees):  # tree order, as sklearn accumulates with one job
-                acc += leaf_value[node[:, t]]
-            out[start:start + chunk] = acc / self.n_trees
+            out[start:start + chunk] = per_chunk(self.leaves(x[start:start + chunk]))
 
         workers = (os.cpu_count() or 1) if n_jobs in (-1, None) else max(1, n_jobs)
         starts = range(0, len(x), chunk)
@@ -156,10 +190,56 @@ class ForestModel:
                 list(pool.map(run, starts))
         return out
 
-    def predict(self, x: np.ndarray, n_jobs: int = -1) -> np.ndarray:
-        """(n,) class codes (uint8) of the most probable class."""
-        proba = self.predict_proba(x, n_jobs)
-        return np.asarray(self.class_codes, dtype=np.uint8)[np.argmax(proba, axis=1)]
+    def predict_proba(self, x: np.ndarray, n_jobs: int = -1, chunk: int = 4096) -> np.ndarray:
+        """(n, K) float64 mean over trees of the leaves' class fractions; columns follow ``class_codes``."""
+        x = np.asarray(x)
+        leaf_value = self.value
+
+        def mean_fractions(node: np.ndarray) -> np.ndarray:
+            acc = np.zeros((len(node), leaf_value.shape[1]), dtype=np.float64)
+            for t in range(self.n_trees):  # tree order, as sklearn accumulates with one job
+                acc += leaf_value[node[:, t]]
+            return acc / self.n_trees
+
+        out = np.zeros((len(x), leaf_value.shape[1]), dtype=np.float64)
+        return self._over_chunks(x, mean_fractions, out, n_jobs, chunk)
+
+    def votes(self, x: np.ndarray, n_jobs: int = -1, chunk: int = 4096) -> np.ndarray:
+        """(n, K) int32 number of trees whose leaf votes for each class (OpenCV ``RTrees::getVotes``, without
+        its header row); rows sum to ``n_trees``; columns follow ``class_codes``."""
+        x = np.asarray(x)
+        n_classes = self.value.shape[1]
+        leaf_class = self.leaf_classes()
+
+        def count(node: np.ndarray) -> np.ndarray:
+            cell = np.arange(len(node))[:, None] * n_classes + leaf_class[node]
+            return np.bincount(cell.ravel(), minlength=len(node) * n_classes).reshape(len(node), n_classes)
+
+        out = np.zeros((len(x), n_classes), dtype=np.int32)
+        return self._over_chunks(x, count, out, n_jobs, chunk)
+
+    def class_scores(self, x: np.ndarray, decision: str | None = None, n_jobs: int = -1) -> np.ndarray:
+        """(n, K) float64 per-class scores of a decision rule (default: the model's): the fraction of trees
+        voting for each class (``"vote"``) or the mean class probability (``"proba"``)."""
+        decision = check_decision(self.decision if decision is None else decision)
+        if decision == "proba":
+            return self.predict_proba(x, n_jobs)
+        return self.votes(x, n_jobs) / float(self.n_trees)
+
+    def predict_with_confidence(self, x: np.ndarray, decision: str | None = None, n_jobs: int = -1
+                                ) -> tuple[np.ndarray, np.ndarray]:
+        """(n,) uint8 class codes and (n,) float64 confidence in [0, 1] (the winner's score) of ``x`` (n, F).
+
+        The winner is the first column with the highest score: on a tie, the smallest class code (OpenCV).
+        """
+        scores = self.class_scores(x, decision, n_jobs)
+        best = np.argmax(scores, axis=1)
+        codes = np.asarray(self.class_codes, dtype=np.uint8)[best]
+        return codes, scores[np.arange(len(best)), best]
+
+    def predict(self, x: np.ndarray, n_jobs: int = -1, decision: str | None = None) -> np.ndarray:
+        """(n,) class codes (uint8) chosen by the decision rule (default: the model's)."""
+        return self.predict_with_confidence(x, decision, n_jobs)[0]
 
 
 def _sklearn_stores_counts() -> bool:
@@ -186,7 +266,8 @@ def fit_forest(features: np.ndarray, labels: np.ndarray, params: ForestParams, m
         criterion="gini", random_state=params.seed, n_jobs=params.n_jobs)
     forest.fit(features, labels, sample_weight=sample_weight)
     meta = {**metadata, "class_codes": [int(c) for c in forest.classes_], "params": asdict(params),
-            "software_version": __version__, "estimator": "sklearn.ensemble.RandomForestClassifier"}
+            "decision": params.decision, "software_version": __version__,
+            "estimator": "sklearn.ensemble.RandomForestClassifier"}
     return ForestModel.from_sklearn(forest, meta), forest
 
 
@@ -248,6 +329,8 @@ def _validate(model: ForestModel, path: Path) -> None:
     for key in ("class_codes", "n_features", "bands", "dates"):
         if key not in model.metadata:
             raise bad(f"metadata key {key!r} missing")
+    if model.decision not in DECISIONS:
+        raise bad(f"decision {model.decision!r} not in {', '.join(DECISIONS)}")
     if len(model.class_codes) != model.value.shape[1]:
         raise bad("class count")
     size = np.repeat(np.diff(off), np.diff(off))

@@ -1,7 +1,10 @@
 """Random Forest maps of a tile, window by window, in the CNN predictor's GeoTIFF format.
 
-Every window is read from the tile store, its valid pixels classified by the forest (class = most
-probable class, confidence = rint(100 x its probability), the maximum class probability), the window's
+Every window is read from the tile store, its valid pixels classified by the forest with a decision rule
+(the model's default unless :attr:`RFPredictOptions.decision` overrides it; see
+:mod:`landcover_hpc.baseline.forest`): ``"vote"``, class = the trees' majority vote, confidence =
+rint(100 x the fraction of trees voting for it), as the Orfeo ToolBox; ``"proba"``, class = the most
+probable class, confidence = rint(100 x its mean probability), as scikit-learn. The window's
 class map regularised by majority vote and only its core kept. Neighbouring windows share 4 px (the smallest
 overlap the window plan allows whose 2 px half covers the radius-1 halo), so the windowed map equals the map
 regularised as a whole. The confidence map is the forest's, before regularisation. Maps are written by
@@ -31,7 +34,7 @@ from ..nomenclature import nomenclature_from_dict
 from ..parallel import my_share, world
 from ..prediction.windows import PredictionWindow, plan_windows
 from ..progress import Progress
-from .forest import ForestModel, load_forest
+from .forest import ForestModel, check_decision, load_forest
 from .regularize import majority_vote
 
 __all__ = ["RFPredictOptions", "predict_tile_rf", "predict_stores_rf", "classify_window"]
@@ -45,8 +48,11 @@ class RFPredictOptions:
     checkpoint_every: int = 4  # windows between two resume points
     force: bool = False
     quicklook: bool = True
+    decision: str | None = None  # "vote" or "proba"; None = the model's default
 
     def __post_init__(self) -> None:
+        if self.decision is not None:
+            check_decision(self.decision)
         if self.radius < 0 or self.radius > 8:
             raise ConfigError(f"regularisation radius {self.radius}: must be in 0..8")
         if self.window % 4 or self.window < 4 * (self.radius + 2):
@@ -58,17 +64,18 @@ class RFPredictOptions:
         return -(-2 * self.radius // 4) * 4
 
 
-def classify_window(model: ForestModel, stack: np.ndarray, valid: np.ndarray, n_jobs: int = -1
-                    ) -> tuple[np.ndarray, np.ndarray]:
-    """Classify a window: (h, w) uint8 class codes (0 = nodata) and (h, w) uint8 confidence (255 = nodata)
-    of ``stack`` (h, w, T*C) int16 and ``valid`` (h, w) bool."""
+def classify_window(model: ForestModel, stack: np.ndarray, valid: np.ndarray, n_jobs: int = -1,
+                    decision: str | None = None) -> tuple[np.ndarray, np.ndarray]:
+    """Classify a window: (h, w) uint8 class codes (0 = nodata) and (h, w) uint8 confidence in percent
+    (255 = nodata) of ``stack`` (h, w, T*C) int16 and ``valid`` (h, w) bool, by ``decision`` (default: the
+    model's)."""
     h, w = valid.shape
     classes = np.zeros((h, w), dtype=np.uint8)
     confidence = np.full((h, w), CONFIDENCE_NODATA, dtype=np.uint8)
     if valid.any():
-        proba = model.predict_proba(stack[valid], n_jobs=n_jobs)
-        classes[valid] = np.asarray(model.class_codes, dtype=np.uint8)[np.argmax(proba, axis=1)]
-        confidence[valid] = np.rint(proba.max(axis=1) * 100).astype(np.uint8)
+        codes, score = model.predict_with_confidence(stack[valid], decision, n_jobs)
+        classes[valid] = codes
+        confidence[valid] = np.rint(score * 100).astype(np.uint8)
     return classes, confidence
 
 
@@ -97,16 +104,17 @@ def predict_tile_rf(model: ForestModel, model_path: str | Path, store_path: str 
         nomenclature = (nomenclature_from_dict(model.metadata["nomenclature"], str(model_path))
                         if model.metadata.get("nomenclature") else store.nomenclature)
         windows = plan_windows(store.height, store.width, options.window, options.overlap)
+        decision = model.decision if options.decision is None else options.decision
         model_sha = file_sha256(model_path)
         signature = hashlib.sha256(json.dumps([
             model_sha, store.h5.attrs.get("input_signature", str(store.path.resolve())),
-            {"window": options.window, "overlap": options.overlap, "radius": options.radius},
+            {"window": options.window, "overlap": options.overlap, "radius": options.radius, "decision": decision},
         ]).encode()).hexdigest()
         tags = {"signature": signature, "model": model_path.name, "model_sha256": model_sha,
                 "architecture": "random_forest", "method": "RF", "tile": store.tile_id,
                 "input_dates": ",".join(store.dates), "software": f"landcover_hpc {__version__}",
                 "regularization_radius": options.radius, "window": options.window, "overlap": options.overlap,
-                "rf_params": json.dumps(model.metadata.get("params", {}))}
+                "rf_params": json.dumps(model.metadata.get("params", {})), "rf_decision": decision}
         writer = MapWriter(out_dir, store.tile_id, store.crs, store.transform, store.height, store.width,
                            nomenclature, tags)
         paths = map_paths(out_dir, store.tile_id)
@@ -116,7 +124,7 @@ def predict_tile_rf(model: ForestModel, model_path: str | Path, store_path: str 
                         "confidence": str(paths["confidence"])}
             if options.force:
                 writer.done = set()
-            summary = _run(store, model, windows, writer, options)
+            summary = _run(store, model, windows, writer, options, decision)
         finally:
             writer.close()
         if options.quicklook:
@@ -128,7 +136,7 @@ def predict_tile_rf(model: ForestModel, model_path: str | Path, store_path: str 
 
 
 def _run(store: TileStore, model: ForestModel, windows: list[PredictionWindow], writer: MapWriter,
-         options: RFPredictOptions) -> dict:
+         options: RFPredictOptions, decision: str) -> dict:
     todo = [w for w in windows if w.index not in writer.done]
     progress = Progress(f"rf predict {store.tile_id}", sum(w.core_height * w.core_width for w in todo), "px",
                         enabled=world()[1] == 0)
@@ -137,7 +145,7 @@ def _run(store: TileStore, model: ForestModel, windows: list[PredictionWindow], 
         h, w = min(window.height, store.height - window.row), min(window.width, store.width - window.col)
         stack = store.read_window(window.row, window.col, h, w)
         valid = store.read_valid(window.row, window.col, h, w)
-        classes, confidence = classify_window(model, stack, valid, options.n_jobs)
+        classes, confidence = classify_window(model, stack, valid, options.n_jobs, decision)
         if options.radius:
             classes = majority_vote(classes, options.radius)
         rows, cols = window.crop

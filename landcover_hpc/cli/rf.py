@@ -11,6 +11,7 @@ from ..parallel import world
 from ._common import comma_list, run_cli
 
 PROG = "landcover-rf"
+DECISIONS = ("vote", "proba")  # baseline.forest.DECISIONS, not imported here to keep --help fast; checked there
 
 
 def _forest_options(p: argparse.ArgumentParser) -> None:
@@ -24,6 +25,10 @@ def _forest_options(p: argparse.ArgumentParser) -> None:
                    help="fraction of training pixels drawn from, for distinct training subsets (default %(default)s)")
     p.add_argument("--seed", type=int, default=0, help="seed of the pixel draw and the forest (default %(default)s)")
     p.add_argument("--jobs", type=int, default=-1, help="threads, -1 = all cores (default %(default)s)")
+    p.add_argument("--decision", choices=DECISIONS, default="vote",
+                   help="decision rule stored in the model as its default: vote = majority vote of the trees, "
+                        "confidence = fraction of trees voting for the class (OpenCV / Orfeo ToolBox); proba = mean "
+                        "class probability (scikit-learn) (default %(default)s)")
 
 
 def _predict_options(p: argparse.ArgumentParser) -> None:
@@ -50,6 +55,8 @@ def build_parser() -> argparse.ArgumentParser:
     r.add_argument("--out", required=True, help="map folder")
     r.add_argument("--jobs", type=int, default=-1, help="threads, -1 = all cores (default %(default)s)")
     r.add_argument("--force", action="store_true", help="recompute maps that are up to date")
+    r.add_argument("--decision", choices=DECISIONS, default=None,
+                   help="decision rule, vote or proba (default: the one stored in the model by landcover-rf train)")
     _predict_options(r)
     lo = sub.add_parser("loto", help="leave one tile out: train on the other tiles, map and evaluate each tile")
     lo.add_argument("--store", required=True, help="prepared store folder")
@@ -74,13 +81,13 @@ def main(argv: list[str] | None = None) -> int:
         rank = world()[1]
         if args.command == "predict":
             options = RFPredictOptions(window=args.window, radius=args.radius, n_jobs=args.jobs, force=args.force,
-                                       quicklook=not args.no_quicklook)
+                                       quicklook=not args.no_quicklook, decision=args.decision)
             for s in predict_stores_rf(args.model, args.store, args.out, args.tiles, options):
                 rate = "up to date" if s["skipped"] else f"{s['pixels_per_second']:.0f} px/s"
                 print(f"{s['tile']}: {s['classes']} ({rate})")
             return 0
         params = ForestParams(n_trees=args.trees, max_depth=args.max_depth, min_samples_split=args.min_samples_split,
-                              seed=args.seed, n_jobs=args.jobs)
+                              seed=args.seed, n_jobs=args.jobs, decision=args.decision)
         if args.command == "train":
             summary = train_rf(args.store, args.out, args.tiles, params, args.per_class, args.subsample)
             if rank == 0:

@@ -47,12 +47,41 @@ def test_maps_are_georeferenced_and_regularised(rf_run, store_dir, nomenclature)
         with rasterio.open(out / "maps" / f"{tile}_confidence.tif") as src:
             confidence = src.read(1)
         expected, expected_conf = classify_window(model, stack, valid)
+        # default rule of a model trained with defaults: the trees' majority vote, confidence = vote fraction
+        votes = model.votes(stack[valid])
+        assert tags["rf_decision"] == "vote"
+        assert np.array_equal(confidence[valid], np.rint(100 * votes.max(axis=1) / model.n_trees))
+        assert np.array_equal(expected[valid], np.asarray(model.class_codes)[np.argmax(votes, axis=1)])
         # windows of 64 px regularised one by one == the whole tile regularised at once
         assert np.array_equal(classes, majority_vote(expected))
         assert np.array_equal(confidence, expected_conf)
         assert np.all(classes[~valid] == 0) and np.all(confidence[~valid] == CONFIDENCE_NODATA)
         assert set(np.unique(classes[valid])) <= set(nomenclature.codes)
         assert confidence[valid].max() <= 100 and tags["architecture"] == "random_forest" and tags["signature"]
+
+
+def test_predict_can_override_the_models_decision_rule(rf_run, store_dir):
+    out, model_path = rf_run
+    maps = out / "maps_proba"
+    assert main(["predict", "--model", str(model_path), "--store", str(store_dir), "--tiles", "T31UDQ",
+                 "--out", str(maps), "--window", "64", "--radius", "0", "--decision", "proba",
+                 "--no-quicklook"]) == 0
+    model = load_forest(model_path)
+    with TileStore(store_dir / "T31UDQ.h5") as store:
+        stack = store.read_window(0, 0, store.height, store.width)
+        valid = store.read_valid(0, 0, store.height, store.width)
+    with rasterio.open(maps / "T31UDQ_classes.tif") as src:
+        classes, tags = src.read(1), src.tags()
+    with rasterio.open(maps / "T31UDQ_confidence.tif") as src:
+        confidence = src.read(1)
+    proba = model.predict_proba(stack[valid])
+    assert tags["rf_decision"] == "proba"
+    assert np.array_equal(classes[valid], np.asarray(model.class_codes)[np.argmax(proba, axis=1)])
+    assert np.array_equal(confidence[valid], np.rint(100 * proba.max(axis=1)))
+    # the rule is part of the map signature: switching it recomputes an up-to-date map
+    again = predict_stores_rf(model_path, store_dir, maps, ["T31UDQ"],
+                              RFPredictOptions(window=64, radius=0, quicklook=False, decision="vote"))
+    assert not again[0]["skipped"]
 
 
 def test_rerun_is_skipped_unless_options_change(rf_run, store_dir):
