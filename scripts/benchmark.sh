@@ -4,6 +4,8 @@
 #   1. the demo's 11 tiles, prepared with the demo's options (train / validation / test objects)   -> store/
 #   2. for each seed: FG-UNET, U-Net and MLP trained until the validation kappa stops improving
 #      (configs/demo.yaml, training.patience), mapped and evaluated; the Random Forest likewise         -> eval/
+#      then FG-UNET with the class-balanced sampler alone and with the class weights alone (the paper uses
+#      both; on an imbalanced test set both together can over-predict rare classes)
 #   3. geometric precision (paper 4.3) of FG-UNET and RF against the RF maps of the other seeds          -> geometry/
 #   4. leave one tile out (paper Figure 19) for FG-UNET and RF on the LOTO_TILES                        -> loto/
 #   5. landcover-compare: kappa per tile (Figures 6, 9, 12), F-scores per class (Figure 7), geometry,
@@ -58,8 +60,22 @@ for seed in $SEEDS; do
     evals+=(--eval "RF=$OUT/eval/rf_s$seed")
 done
 
-say "3/5 geometric precision of FG-UNET and RF against the other seeds' RF maps -> $OUT/geometry"
 first=${SEEDS%% *}
+say "2/5 imbalance ablation, seed $first: FG-UNET with the class-balanced sampler only, with the class weights only"
+for variant in "sampler_only training.class_weights=none" "weights_only data.balance=none"; do
+    name=${variant%% *}
+    run="$OUT/runs/fgunet_${name}_s$first"
+    # shellcheck disable=SC2086
+    $MPIRUN -n "$RANKS" -x TF_CPP_MIN_LOG_LEVEL -x PYTHONUNBUFFERED $BIN/landcover-train --config configs/demo.yaml \
+        --resume data.store="$OUT/store" training.seed="$first" output.run_dir="$run" ${variant#* } \
+        | grep -E "stopping" || true
+    $BIN/landcover-predict --tile "$TILES" --store "$OUT/store" --model "$run/best_model.h5" \
+        --out "$OUT/maps/fgunet_${name}_s$first" > /dev/null
+    $BIN/landcover-evaluate --maps "$OUT/maps/fgunet_${name}_s$first" --store "$OUT/store" \
+        --out "$OUT/eval/fgunet_${name}_s$first" --method "FG-UNET $name" > /dev/null
+done
+
+say "3/5 geometric precision of FG-UNET and RF against the other seeds' RF maps -> $OUT/geometry"
 for tile in $GEOMETRY_TILES; do
     references=()
     for seed in $SEEDS; do references+=("$OUT/maps/rf_s$seed/${tile}_classes.tif"); done
@@ -78,8 +94,12 @@ say "5/5 comparison -> $OUT/report"
 $BIN/landcover-compare "${evals[@]}" --geometry "$OUT/geometry" --fscore-tiles T30TWT,T31UDQ --out "$OUT/report" \
     --title "landcover_hpc benchmark: FG-UNET, U-Net, MLP and RF on 11 synthetic tiles, seeds ${SEEDS// /, }"
 $BIN/landcover-compare --eval "FG-UNET=$OUT/eval/fgunet_s$first" --eval "RF=$OUT/eval/rf_s$first" \
+    --eval "FG-UNET sampler_only=$OUT/eval/fgunet_sampler_only_s$first" \
+    --eval "FG-UNET weights_only=$OUT/eval/fgunet_weights_only_s$first" --out "$OUT/report/imbalance" \
+    --title "Class imbalance: the paper's sampler + class weights, each alone (seed $first)"
+$BIN/landcover-compare --eval "FG-UNET=$OUT/eval/fgunet_s$first" --eval "RF=$OUT/eval/rf_s$first" \
     --eval "FG-UNET loto=$OUT/loto/fgunet/eval" --eval "RF loto=$OUT/loto/rf/eval" --tiles "$LOTO_TILES" \
     --out "$OUT/report/loto" --title "Leave one tile out (paper Figure 19), seed $first"
 echo
 sed -n '/^| tile/,/^$/p' "$OUT/report/compare.md"
-say "benchmark done: $OUT/report/compare.md, $OUT/report/loto/compare.md"
+say "benchmark done: $OUT/report/compare.md, $OUT/report/imbalance/compare.md, $OUT/report/loto/compare.md"
