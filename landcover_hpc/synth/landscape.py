@@ -256,29 +256,35 @@ def _plot_draw(rng: np.random.Generator, i: np.ndarray, j: np.ndarray, n: int = 
 
 
 def _town_parts(rng: np.random.Generator, u: np.ndarray, v: np.ndarray, core: np.ndarray,
-                industrial: np.ndarray, spacing: int) -> np.ndarray:
-    """(h, w) uint8 index into URBAN_PARTS of each sub-pixel of a town, coordinates ``u, v`` in 10 m px."""
+                industrial: np.ndarray, dist: np.ndarray, spacing: int) -> np.ndarray:
+    """(h, w) uint8 index into URBAN_PARTS of each sub-pixel of a town, coordinates ``u, v`` in 10 m px and
+    ``dist`` the relative distance to the town centre (1 at its edge)."""
     tile, flat, dark, asphalt, garden = range(len(URBAN_PARTS))
-    roof_kind = lambda draw: np.where(draw < 0.65, tile, np.where(draw < 0.85, flat, dark))  # noqa: E731
-    # discontinuous fabric: 8-14 m houses on 16-30 m plots, some plots without a house
+    roof_kind = lambda draw: np.where(draw < 0.55, tile, np.where(draw < 0.8, flat, dark))  # noqa: E731
+    # discontinuous fabric: 8-14 m houses on 16-30 m plots, denser towards the centre, some plots empty
     plot = rng.uniform(1.6, 3.0)
     house = rng.uniform(0.8, 1.4)
     pi, pj = np.floor(u / plot).astype(np.int64), np.floor(v / plot).astype(np.int64)
     draw = _plot_draw(rng, pi, pj)
     cu, cv = u - (pi + 0.5) * plot, v - (pj + 0.5) * plot
     off = (draw - 0.5) * (plot - house) * 0.8  # houses are not centred on their plot
-    on = (np.abs(cu - off) < house / 2) & (np.abs(cv + off) < house / 2) & (draw < rng.uniform(0.7, 0.95))
+    size = house * (1 + 0.6 * np.clip(1 - dist, 0, 1))  # larger buildings near the centre
+    on = (np.abs(cu - off) < size / 2) & (np.abs(cv + off) < size / 2) & (draw < 0.5 + 0.5 * np.clip(1.3 - dist, 0, 1))
     parts = np.where(on, roof_kind(_plot_draw(rng, pi, pj)), garden)
-    # continuous fabric: 10-20 m roofs side by side, a few courtyards
+    # continuous fabric: 10-20 m roofs side by side, courtyards and squares (5-35 % per street block)
     seg = rng.uniform(1.0, 2.0)
     si, sj = np.floor(u / seg).astype(np.int64), np.floor(v / seg).astype(np.int64)
+    green_share = 0.05 + 0.3 * _plot_draw(rng, np.floor(u / spacing).astype(np.int64),
+                                          np.floor(v / spacing).astype(np.int64))
     d_core = _plot_draw(rng, si, sj)
-    parts = np.where(core, np.where(d_core < 0.12, garden, roof_kind(_plot_draw(rng, si, sj))), parts)
-    # industrial units: 40-100 m flat roofs, car parks, grass verges
+    parts = np.where(core, np.where(d_core < green_share, garden, roof_kind(_plot_draw(rng, si, sj))), parts)
+    # industrial units: 40-100 m flat or dark (metal, bitumen) roofs, car parks, grass verges
     big = ((np.abs((u % spacing) - spacing / 2) < spacing * rng.uniform(0.25, 0.4))
            & (np.abs((v % spacing) - spacing / 2) < spacing * rng.uniform(0.2, 0.4)))
-    verge = _plot_draw(rng, si, sj) < 0.12
-    parts = np.where(industrial, np.where(big, flat, np.where(verge, garden, asphalt)), parts)
+    verge = _plot_draw(rng, si, sj) < 0.05 + 0.2 * _plot_draw(rng, np.floor(u / spacing).astype(np.int64), 0)
+    big_kind = np.where(_plot_draw(rng, np.floor(u / spacing).astype(np.int64),
+                                   np.floor(v / spacing).astype(np.int64)) < 0.6, flat, dark)
+    parts = np.where(industrial, np.where(big, big_kind, np.where(verge, garden, asphalt)), parts)
     street = ((u % spacing) < rng.uniform(0.6, 1.0)) | ((v % spacing) < rng.uniform(0.6, 1.0))
     return np.where(street, asphalt, parts).astype(np.uint8)
 
@@ -331,7 +337,7 @@ def _paint_towns(rng: np.random.Generator, cls: np.ndarray, region: np.ndarray, 
         fu = (fxx - cx) * np.cos(theta) + (fyy - cy) * np.sin(theta)
         fv = -(fxx - cx) * np.sin(theta) + (fyy - cy) * np.cos(theta)
         up = lambda a: np.repeat(np.repeat(a[r0:r1, c0:c1], k, 0), k, 1)  # noqa: E731
-        parts = _town_parts(rng, fu, fv, up(core), up(industrial), int(spacing))
+        parts = _town_parts(rng, fu, fv, up(core), up(industrial), up(dist), int(spacing))
         counts = np.stack([(parts == p).reshape(r1 - r0, k, c1 - c0, k).sum(axis=(1, 3))
                            for p in range(len(URBAN_PARTS))], axis=-1).astype(np.uint8)
         sel = town[r0:r1, c0:c1]
