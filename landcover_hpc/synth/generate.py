@@ -2,8 +2,14 @@
 
 Each tile folder holds ``stack.tif`` (T*C int16 bands, date-major, band descriptions ``YYYYMMDD_<band>``,
 nodata -10000, the tile's UTM CRS), ``reference.gpkg`` (a sparse annotation: a fraction of the objects of
-each class, eroded by one pixel except 1-2 px roads, one MultiPolygon per object with its class ``code``)
-and, synthetic tiles only, ``truth.tif``: the class code of every pixel (0 on nodata), for map checks.
+each class, eroded by one pixel except 1-2 px roads, one MultiPolygon per object with its class ``code``;
+a few per cent of the objects carry a confusable wrong class, as photo-interpreted references do) and,
+synthetic tiles only, ``truth.tif``: the true class code of every pixel (0 on nodata), for map checks.
+
+The stack is what a gap-filled L2A series looks like: the reflectance of each date is observed through
+spatially coherent clouds, and cloudy dates are filled by linear interpolation in time between the
+pixel's clear dates (:func:`landcover_hpc.gapfill.interpolate.interpolate_block`, the same code as the
+real chain), leaving the real chain's interpolation residuals; a few cloud edges go undetected.
 A tile folder is written under a temporary name and renamed when complete.
 """
 
@@ -22,13 +28,15 @@ import rasterio
 from rasterio.features import shapes
 from rasterio.transform import from_origin
 from scipy import ndimage
+from scipy.special import ndtri
 
 from ..errors import ConfigError
 from ..io import current_umask
 from ..nomenclature import Nomenclature
 from ..data.mgrs import parse_tile_id
 from ..data.tiles import S2_BANDS
-from .landscape import CLASS_NAMES, Landscape, make_landscape, profile_of
+from ..gapfill.interpolate import interpolate_block
+from .landscape import CLASS_NAMES, CONFUSABLE, Landscape, make_landscape, profile_of
 from .spectra import reflectance
 
 __all__ = ["SynthOptions", "synth_dates", "synthesize_tile", "NODATA"]
@@ -47,6 +55,8 @@ class SynthOptions:
     noise: float = 0.006  # sensor noise, reflectance (1 sigma)
     psf_sigma: float = 0.6  # point spread function, px
     swath_edge: bool = True  # let some tiles have a nodata corner (orbit swath edge)
+    cloud_cover: float = 0.4  # mean share of cloudy pixel-dates, gap-filled afterwards
+    mislabelled: float = 0.03  # share of reference objects given a confusable wrong class
 
     def validate(self) -> None:
         if self.size < 64:
@@ -89,6 +99,7 @@ def synthesize_tile(out_root: str | Path, tile_id: str, nomenclature: Nomenclatu
 
     valid = _swath_mask(rng, size) if options.swath_edge and rng.random() < 0.35 else np.ones((size, size), bool)
     annotated = _annotation(rng, land, valid)
+    reference_class = _reference_classes(rng, land.object_class, options.mislabelled)
     dates = synth_dates(options)
     x0, y0 = tid.square_origin
     transform = from_origin(x0, y0, PIXEL_SIZE, PIXEL_SIZE)
@@ -100,7 +111,7 @@ def synthesize_tile(out_root: str | Path, tile_id: str, nomenclature: Nomenclatu
     os.chmod(tmp_dir, 0o777 & ~current_umask())  # mkdtemp makes 0700
     try:
         _write_stack(tmp_dir / "stack.tif", rng, land, valid, dates, transform, crs, options)
-        _write_reference(tmp_dir / "reference.gpkg", annotated, land.object_class, code_of_class, transform, crs)
+        _write_reference(tmp_dir / "reference.gpkg", annotated, reference_class, code_of_class, transform, crs)
         truth = np.where(valid, code_of_class[land.classes], 0).astype(np.uint8)
         _write_truth(tmp_dir / "truth.tif", truth, transform, crs, nomenclature)
         final = out_root / tile_id
@@ -113,8 +124,11 @@ def synthesize_tile(out_root: str | Path, tile_id: str, nomenclature: Nomenclatu
 
     counts = np.bincount(land.classes[valid], minlength=len(land.class_names) + 1)[1:]
     ann_counts = np.bincount(land.object_class[annotated[annotated > 0]], minlength=len(land.class_names) + 1)[1:]
+    ann_objects = np.unique(annotated[annotated > 0])
     return {"tile": tile_id, "profile": profile, "size": size, "epsg": tid.epsg,
             "valid_fraction": float(valid.mean()), "objects": int(len(land.object_class) - 1),
+            "mislabelled_objects": int(np.sum(reference_class[ann_objects] != land.object_class[ann_objects])),
+            "annotated_objects": int(len(ann_objects)),
             "pixels": dict(zip(land.class_names, counts.tolist())),
             "annotated_pixels": dict(zip(land.class_names, ann_counts.tolist()))}
 
@@ -142,6 +156,36 @@ def _annotation(rng: np.random.Generator, land: Landscape, valid: np.ndarray) ->
     return np.where(keep, obj, 0).astype(np.int32)
 
 
+def _reference_classes(rng: np.random.Generator, object_class: np.ndarray, share: float) -> np.ndarray:
+    """(n + 1,) class of each object in the reference: the true one, or for a ``share`` of the objects a
+    class that a photo-interpreter confuses with it (:data:`~landcover_hpc.synth.landscape.CONFUSABLE`)."""
+    reference = object_class.copy()
+    wrong = np.flatnonzero(rng.random(len(object_class)) < share)
+    for obj in wrong[wrong > 0]:
+        choices = CONFUSABLE[CLASS_NAMES[object_class[obj] - 1]]
+        reference[obj] = CLASS_NAMES.index(choices[rng.integers(len(choices))]) + 1
+    return reference
+
+
+def _cloud_masks(rng: np.random.Generator, shape: tuple[int, int], n_dates: int, cover: float) -> np.ndarray:
+    """(T, H/8 + 2, W/8 + 2) float32 coarse cloud fields; a pixel-date is cloudy where the field, bilinearly
+    interpolated to the pixel, exceeds 0. Cloud cover per date follows a U-shaped distribution of mean
+    ``cover`` (most dates are clear or overcast)."""
+    H, W = shape
+    coarse = (H // 8 + 2, W // 8 + 2)
+    fields = ndimage.gaussian_filter(rng.standard_normal((n_dates, *coarse)), (0, 2, 2), mode="wrap")
+    fields /= fields.std(axis=(1, 2), keepdims=True) + 1e-12
+    date_cover = rng.beta(0.6 * cover / (1 - cover), 0.6, n_dates) if 0 < cover < 1 else np.full(n_dates, cover)
+    return (fields - ndtri(1 - np.clip(date_cover, 1e-4, 1 - 1e-4))[:, None, None]).astype(np.float32)
+
+
+def _clear_block(cloud: np.ndarray, r0: int, r1: int, W: int) -> np.ndarray:
+    """(T, r1 - r0, W) bool clear mask of rows r0..r1 from the coarse cloud fields."""
+    yy, xx = np.mgrid[r0:r1, 0:W].astype(np.float32) / 8
+    out = np.stack([ndimage.map_coordinates(c, [yy, xx], order=1, mode="nearest") for c in cloud]) <= 0
+    return out
+
+
 def _write_stack(path: Path, rng: np.random.Generator, land: Landscape, valid: np.ndarray, dates: list[dt.date],
                  transform, crs, options: SynthOptions) -> None:
     H, W = land.classes.shape
@@ -150,6 +194,8 @@ def _write_stack(path: Path, rng: np.random.Generator, land: Landscape, valid: n
     tile_shift = rng.uniform(-12, 12)  # climate: earlier or later season on this tile
     band_gain = 1 + rng.normal(0, 0.03, C)
     date_gain = 1 + rng.normal(0, 0.015, T)  # residual atmospheric effects
+    wet = np.clip(rng.beta(0.7, 2.0, T), 0, 1).astype(np.float32)  # soil wetness after rain
+    cloud = _cloud_masks(rng, (H, W), T, options.cloud_cover)
     gain = (date_gain[:, None] * band_gain[None, :]).reshape(T * C).astype(np.float32)
     block = _block_size(H)
     profile = dict(driver="GTiff", dtype="int16", count=T * C, width=W, height=H, crs=crs, transform=transform,
@@ -166,17 +212,38 @@ def _write_stack(path: Path, rng: np.random.Generator, land: Landscape, valid: n
             sl = np.s_[a:b]
             flat = lambda x: x[sl].reshape(-1, *x.shape[2:])  # noqa: E731
             refl = reflectance(flat(land.material), doy, flat(land.shift) + tile_shift, flat(land.amp),
-                               flat(land.bright), flat(land.tex), flat(land.elev), flat(land.mow))
-            cube = refl.reshape(b - a, W, T * C) * gain
+                               flat(land.bright), flat(land.tex), flat(land.elev), flat(land.mow),
+                               variant=flat(land.variant), soil=flat(land.soil), urban=flat(land.urban), wet=wet,
+                               vigour=flat(land.vigour))
+            cube = _mix_neighbours(refl.reshape(b - a, W, T * C), land.mix_dir[sl], land.mix_fraction[sl]) * gain
             cube = ndimage.gaussian_filter(cube, sigma=(options.psf_sigma, options.psf_sigma, 0), mode="nearest")
             cube = cube[r0 - a:r0 - a + (r1 - r0)]
             cube += rng.normal(0, options.noise, cube.shape).astype(np.float32)
-            dn = np.clip(np.round(cube * 10000), 1, 32000).astype(np.int16)
+            clear = _clear_block(cloud, r0, r1, W)
+            haze = ndimage.binary_dilation(~clear, structure=np.ones((1, 3, 3), bool)) & clear
+            haze &= rng.random(haze.shape) < 0.3  # undetected cloud edges: brighter, bluer
+            cube = cube.reshape(r1 - r0, W, T, C)
+            cube += np.moveaxis(haze, 0, -1)[..., None] * np.linspace(0.04, 0.01, C, dtype=np.float32)
+            clear[:, ~clear.any(axis=0)] = True  # every pixel is seen at least once
+            filled = interpolate_block(np.moveaxis(cube * 10000, 2, 0), clear, doy, doy)  # (T, h, w, C)
+            dn = np.clip(np.moveaxis(filled, 0, 2).reshape(r1 - r0, W, T * C), 1, 32000).astype(np.int16)
             dn[~valid[r0:r1]] = NODATA
             dst.write(np.moveaxis(dn, -1, 0), window=rasterio.windows.Window(0, r0, W, r1 - r0))
 
 
-def _write_reference(path: Path, annotated: np.ndarray, object_class: np.ndarray, code_of_class: np.ndarray,
+def _mix_neighbours(cube: np.ndarray, direction: np.ndarray, fraction: np.ndarray) -> np.ndarray:
+    """Mix into each pixel of ``cube`` (h, w, K) the share ``fraction`` (h, w) of its neighbour
+    ``direction`` (h, w): 0 none, 1 up, 2 down, 3 left, 4 right (the block's edge rows repeat)."""
+    pad = np.pad(cube, ((1, 1), (1, 1), (0, 0)), mode="edge")
+    out = cube.copy()
+    for d, nb in enumerate((pad[:-2, 1:-1], pad[2:, 1:-1], pad[1:-1, :-2], pad[1:-1, 2:]), start=1):
+        sel = direction == d
+        f = fraction[sel][:, None]
+        out[sel] = (1 - f) * cube[sel] + f * nb[sel]
+    return out
+
+
+def _write_reference(path: Path, annotated: np.ndarray, reference_class: np.ndarray, code_of_class: np.ndarray,
                      transform, crs) -> None:
     import fiona
 
@@ -187,7 +254,7 @@ def _write_reference(path: Path, annotated: np.ndarray, object_class: np.ndarray
     with fiona.open(path, "w", driver="GPKG", schema=schema, crs_wkt=crs.to_wkt(), layer="reference") as dst:
         dst.writerecords({
             "geometry": {"type": "MultiPolygon", "coordinates": polys},
-            "properties": {"code": int(code_of_class[object_class[obj]]), "object": obj},
+            "properties": {"code": int(code_of_class[reference_class[obj]]), "object": obj},
         } for obj, polys in sorted(parts.items()))
 
 

@@ -6,13 +6,17 @@ Painted in layers, later ones over earlier ones:
    parcel getting a class from smooth zone fields and the tile's landscape profile;
 2. mountains (mountain profile): bare rock and glaciers above elevation thresholds;
 3. water: lakes with smooth shores, a meandering river; the sea with a beach strip (coastal profile);
-4. towns: continuous urban fabric (dense roofs) in the centre, discontinuous fabric (1-2 px houses among
-   gardens) around it, industrial units (large flat roofs and car parks), all cut by a 1 px street grid;
-   the three share the same roof, asphalt and garden materials and differ in spatial arrangement only;
+4. towns, drawn on a 2.5 m sub-pixel grid at their real sizes: continuous urban fabric (10-20 m roofs,
+   courtyards) in the centre, discontinuous fabric (8-14 m houses on 16-30 m garden plots, so that its
+   pixels range from pure roof to pure garden) around it, industrial units (40-100 m flat roofs, car
+   parks), all cut by 6-10 m streets; every town pixel holds the fractions of roofs, asphalt and garden it
+   covers; the three classes share these materials and differ in spatial arrangement only;
 5. roads: 1-2 px wide roads between towns and across the tile.
 
-Every pixel also gets a *material* (what its spectrum is made of) and the per-object parameters of its
-phenology, used by :mod:`landcover_hpc.synth.spectra`.
+Then: objects (connected regions of one class in one parcel, block or road); per object a material among
+its class's crop types or managements (:data:`CLASS_MATERIALS`), a phenology shift, amplitude, soil and
+management draw; mixed pixels along object borders and roads (a fraction of a neighbour's spectrum). The
+materials and parameters are used by :mod:`landcover_hpc.synth.spectra`.
 """
 
 from __future__ import annotations
@@ -23,9 +27,9 @@ import numpy as np
 from scipy import ndimage
 from scipy.spatial import cKDTree
 
-from .spectra import material_id
+from .spectra import URBAN_PARTS, material_id
 
-__all__ = ["PROFILES", "Landscape", "make_landscape", "profile_of"]
+__all__ = ["CLASS_MATERIALS", "CONFUSABLE", "PROFILES", "Landscape", "make_landscape", "profile_of"]
 
 # Relative frequency of crop classes among agricultural parcels, share of the tile in forest/natural zones,
 # number and size of towns, water and relief, per landscape profile.
@@ -77,14 +81,37 @@ class Landscape:
     elev: np.ndarray  # float32 normalised elevation 0..1
     mow: np.ndarray  # (H, W, 3) float32 mowing days (meadows)
     class_names: tuple[str, ...]
+    variant: np.ndarray  # float32 0..1 management draw of the object (catch crop, stocking rate)
+    soil: np.ndarray  # float32 0..1 dark to light soil
+    urban: np.ndarray  # (H, W, 5) uint8 sixteenths of the pixel covered by each of spectra.URBAN_PARTS
+    mix_dir: np.ndarray  # uint8 neighbour mixed into the pixel: 0 none, 1 up, 2 down, 3 left, 4 right
+    mix_fraction: np.ndarray  # float32 0..1 share of that neighbour's spectrum
+    vigour: np.ndarray  # float32 factor on the canopy's near-infrared reflectance
 
 
 CLASS_NAMES = ("CUF", "DUF", "ICU", "RSF", "ASC", "AWC", "IGL", "ORC", "VIN", "BLF", "COF", "NGL", "WOM",
                "BDS", "BRO", "GPS", "WAT")
 _C = {n: i + 1 for i, n in enumerate(CLASS_NAMES)}
-_VEG_MATERIAL = {"ASC": "summer_crop", "AWC": "winter_crop", "IGL": "meadow", "ORC": "orchard", "VIN": "vineyard",
-                 "BLF": "broadleaf", "COF": "conifer", "NGL": "natural_grass", "WOM": "moor", "BDS": "sand",
-                 "BRO": "rock", "GPS": "snow", "WAT": "water", "RSF": "asphalt"}
+# Materials of each class with their probability per object: crop types, managements, variants. Some are
+# deliberately close to another class's (pasture/rough_grass, shrubland/broadleaf, vineyard_grassed/orchard).
+CLASS_MATERIALS: dict[str, dict[str, float]] = {
+    "ASC": {"maize": 0.5, "sunflower": 0.25, "potato": 0.25},
+    "AWC": {"wheat": 0.55, "barley": 0.3, "rapeseed": 0.15},
+    "IGL": {"meadow": 0.6, "pasture": 0.4},
+    "ORC": {"orchard": 1.0}, "VIN": {"vineyard": 0.6, "vineyard_grassed": 0.4},
+    "BLF": {"broadleaf": 1.0}, "COF": {"conifer": 1.0},
+    "NGL": {"natural_grass": 0.65, "rough_grass": 0.35}, "WOM": {"moor": 0.55, "shrubland": 0.45},
+    "BDS": {"sand": 1.0}, "BRO": {"rock": 1.0}, "GPS": {"snow": 1.0}, "WAT": {"water": 1.0},
+    "RSF": {"asphalt": 1.0}, "CUF": {"built": 1.0}, "DUF": {"built": 1.0}, "ICU": {"built": 1.0},
+}
+# Classes a photo-interpreter confuses: a mislabelled reference object gets one of these.
+CONFUSABLE: dict[str, tuple[str, ...]] = {
+    "CUF": ("DUF",), "DUF": ("CUF", "ICU"), "ICU": ("DUF",), "RSF": ("ICU",), "ASC": ("AWC",), "AWC": ("ASC",),
+    "IGL": ("NGL", "ASC"), "ORC": ("VIN", "BLF"), "VIN": ("ORC",), "BLF": ("COF", "WOM"), "COF": ("BLF",),
+    "NGL": ("IGL", "WOM"), "WOM": ("NGL", "BLF"), "BDS": ("BRO",), "BRO": ("BDS", "GPS"), "GPS": ("BRO",),
+    "WAT": ("NGL",),
+}
+_SUBPIXEL = 4  # towns are drawn on a grid 4 times finer (2.5 m)
 
 
 def _field(rng: np.random.Generator, shape: tuple[int, int], sigma: float) -> np.ndarray:
@@ -133,12 +160,23 @@ def make_landscape(rng: np.random.Generator, size: tuple[int, int], profile: str
     """Draw the layout of one tile of ``size`` (H, W) for a landscape ``profile`` (see :data:`PROFILES`)."""
     prof = PROFILES[profile]
     H, W = size
-    scale = min(H, W)
-    cls = np.zeros((H, W), np.uint8)
-    mat = np.zeros((H, W), np.uint8)
-    region = np.zeros((H, W), np.int32)  # sub-object regions (parcels, town blocks, road ids)
+    cls, region, elev01 = _paint_parcels(rng, (H, W), prof)
+    if prof.get("mountain"):
+        _paint_mountains(cls, elev01)
+    _paint_water(rng, cls, region, elev01, prof)
+    urban = np.zeros((H, W, len(URBAN_PARTS)), np.uint8)
+    town_centres = _paint_towns(rng, cls, region, urban, prof)
+    _paint_roads(rng, cls, region, town_centres)
+    objects, object_class = _label_objects(cls, region)
+    land = _object_parameters(rng, cls, objects, object_class, urban, elev01)
+    land.mix_dir, land.mix_fraction = _mixed_pixels(rng, objects, cls)
+    return land
 
-    # 1. parcels and zones
+
+def _paint_parcels(rng: np.random.Generator, shape: tuple[int, int], prof: dict):
+    """Step 1: (classes, parcel regions, normalised elevation), each (H, W)."""
+    H, W = shape
+    scale = min(H, W)
     zone_forest = _field(rng, (H, W), scale / 10)
     zone_natural = _field(rng, (H, W), scale / 9)
     elev = _field(rng, (H, W), scale / 6)
@@ -169,20 +207,25 @@ def make_landscape(rng: np.random.Generator, size: tuple[int, int], profile: str
         else:
             name = crops[rng.choice(len(crops), p=crop_p / crop_p.sum())]
         parcel_class[i + 1] = _C[name]
-    cls[:] = parcel_class[parcels]
-    region[:] = parcels
+    return parcel_class[parcels], parcels.copy(), elev01
 
-    # 2. mountains: rock and glaciers at the top, alpine grassland below
-    if prof.get("mountain"):
-        t_rock, t_snow, t_alpine = np.quantile(elev01, [0.78, 0.93, 0.62])
-        alpine = (elev01 > t_alpine) & (elev01 <= t_rock)
-        cls[alpine & (cls != _C["COF"])] = _C["NGL"]
-        cls[elev01 > t_rock] = _C["BRO"]
-        cls[elev01 > t_snow] = _C["GPS"]
 
-    # 3. water
+def _paint_mountains(cls: np.ndarray, elev01: np.ndarray) -> None:
+    """Step 2: rock and glaciers at the top, alpine grassland below."""
+    t_rock, t_snow, t_alpine = np.quantile(elev01, [0.78, 0.93, 0.62])
+    alpine = (elev01 > t_alpine) & (elev01 <= t_rock)
+    cls[alpine & (cls != _C["COF"])] = _C["NGL"]
+    cls[elev01 > t_rock] = _C["BRO"]
+    cls[elev01 > t_snow] = _C["GPS"]
+
+
+def _paint_water(rng: np.random.Generator, cls: np.ndarray, region: np.ndarray, elev01: np.ndarray,
+                 prof: dict) -> None:
+    """Step 3: lakes, a river, the sea with a beach strip."""
+    H, W = cls.shape
+    scale = min(H, W)
     if prof["lakes"] > 0:
-        lake_field = _field(rng, (H, W), scale / 14) - 0.8 * elev
+        lake_field = _field(rng, (H, W), scale / 14) - 0.8 * (elev01 * 2 - 1)
         lakes = lake_field > np.quantile(lake_field, 1 - prof["lakes"])
         lakes = ndimage.binary_opening(ndimage.gaussian_filter(lakes.astype(float), 2) > 0.5, iterations=1)
         cls[lakes] = _C["WAT"]
@@ -205,15 +248,57 @@ def make_landscape(rng: np.random.Generator, size: tuple[int, int], profile: str
         cls[sea] = _C["WAT"]
         region[sea] = 0
 
-    # materials and parameters of the natural/agricultural classes
-    for name, m in _VEG_MATERIAL.items():
-        mat[cls == _C[name]] = material_id(m)
 
-    # 4. towns
+def _plot_draw(rng: np.random.Generator, i: np.ndarray, j: np.ndarray, n: int = 4096) -> np.ndarray:
+    """Uniform 0..1 draw per plot (i, j) of a regular grid, through a random lookup table."""
+    table = rng.random(n)
+    return table[(i * 7919 + j * 104729) % n]
+
+
+def _town_parts(rng: np.random.Generator, u: np.ndarray, v: np.ndarray, core: np.ndarray,
+                industrial: np.ndarray, dist: np.ndarray, spacing: int) -> np.ndarray:
+    """(h, w) uint8 index into URBAN_PARTS of each sub-pixel of a town, coordinates ``u, v`` in 10 m px and
+    ``dist`` the relative distance to the town centre (1 at its edge)."""
+    tile, flat, dark, asphalt, garden = range(len(URBAN_PARTS))
+    roof_kind = lambda draw: np.where(draw < 0.55, tile, np.where(draw < 0.8, flat, dark))  # noqa: E731
+    # discontinuous fabric: 8-14 m houses on 16-30 m plots, denser towards the centre, some plots empty
+    plot = rng.uniform(1.6, 3.0)
+    house = rng.uniform(0.8, 1.4)
+    pi, pj = np.floor(u / plot).astype(np.int64), np.floor(v / plot).astype(np.int64)
+    draw = _plot_draw(rng, pi, pj)
+    cu, cv = u - (pi + 0.5) * plot, v - (pj + 0.5) * plot
+    off = (draw - 0.5) * (plot - house) * 0.8  # houses are not centred on their plot
+    size = house * (1 + 0.6 * np.clip(1 - dist, 0, 1))  # larger buildings near the centre
+    on = (np.abs(cu - off) < size / 2) & (np.abs(cv + off) < size / 2) & (draw < 0.5 + 0.5 * np.clip(1.3 - dist, 0, 1))
+    parts = np.where(on, roof_kind(_plot_draw(rng, pi, pj)), garden)
+    # continuous fabric: 10-20 m roofs side by side, courtyards and squares (5-35 % per street block)
+    seg = rng.uniform(1.0, 2.0)
+    si, sj = np.floor(u / seg).astype(np.int64), np.floor(v / seg).astype(np.int64)
+    green_share = 0.05 + 0.3 * _plot_draw(rng, np.floor(u / spacing).astype(np.int64),
+                                          np.floor(v / spacing).astype(np.int64))
+    d_core = _plot_draw(rng, si, sj)
+    parts = np.where(core, np.where(d_core < green_share, garden, roof_kind(_plot_draw(rng, si, sj))), parts)
+    # industrial units: 40-100 m flat or dark (metal, bitumen) roofs, car parks, grass verges
+    big = ((np.abs((u % spacing) - spacing / 2) < spacing * rng.uniform(0.25, 0.4))
+           & (np.abs((v % spacing) - spacing / 2) < spacing * rng.uniform(0.2, 0.4)))
+    verge = _plot_draw(rng, si, sj) < 0.05 + 0.2 * _plot_draw(rng, np.floor(u / spacing).astype(np.int64), 0)
+    big_kind = np.where(_plot_draw(rng, np.floor(u / spacing).astype(np.int64),
+                                   np.floor(v / spacing).astype(np.int64)) < 0.6, flat, dark)
+    parts = np.where(industrial, np.where(big, big_kind, np.where(verge, garden, asphalt)), parts)
+    street = ((u % spacing) < rng.uniform(0.6, 1.0)) | ((v % spacing) < rng.uniform(0.6, 1.0))
+    return np.where(street, asphalt, parts).astype(np.uint8)
+
+
+def _paint_towns(rng: np.random.Generator, cls: np.ndarray, region: np.ndarray, urban: np.ndarray,
+                 prof: dict) -> list[tuple[float, float]]:
+    """Step 4: towns; fills ``urban`` (H, W, 5) with the sixteenths of each part. Returns the town centres."""
+    H, W = cls.shape
+    scale = min(H, W)
     n_towns, rel_radius = prof["towns"]
     town_centres = []
     yy, xx = np.mgrid[0:H, 0:W].astype(np.float32)
-    for k in range(n_towns):
+    k = _SUBPIXEL
+    for t in range(n_towns):
         radius = rel_radius * scale * rng.uniform(0.7, 1.3)
         cy, cx = rng.uniform(0.15, 0.85) * H, rng.uniform(0.15, 0.65 if prof.get("sea") else 0.85) * W
         town_centres.append((cy, cx))
@@ -223,7 +308,6 @@ def make_landscape(rng: np.random.Generator, size: tuple[int, int], profile: str
         u = (xx - cx) * np.cos(theta) + (yy - cy) * np.sin(theta)
         v = -(xx - cx) * np.sin(theta) + (yy - cy) * np.cos(theta)
         spacing = rng.integers(10, 16)
-        street = ((u % spacing) < 1) | ((v % spacing) < 1)
         block = (np.floor(u / spacing).astype(np.int64) * 1000 + np.floor(v / spacing).astype(np.int64))
         town = (dist < 1.0) & (cls != _C["WAT"])
         core = town & (dist < rng.uniform(0.3, 0.45))
@@ -241,27 +325,31 @@ def make_landscape(rng: np.random.Generator, size: tuple[int, int], profile: str
         cls[town & ~core] = _C["DUF"]
         cls[core] = _C["CUF"]
         cls[industrial] = _C["ICU"]
-        region[town] = (block[town] % 1_000_003 + 1_000_000 * (k + 1)).astype(np.int32)
+        region[town] = (block[town] % 1_000_003 + 1_000_000 * (t + 1)).astype(np.int32)
+        if not town.any():
+            continue
+        # sub-pixel layout inside the town's bounding box, then the parts' fractions per pixel
+        rows, cols = np.flatnonzero(town.any(axis=1)), np.flatnonzero(town.any(axis=0))
+        r0, r1, c0, c1 = rows[0], rows[-1] + 1, cols[0], cols[-1] + 1
+        fy = r0 + (np.arange((r1 - r0) * k) + 0.5) / k - 0.5
+        fx = c0 + (np.arange((c1 - c0) * k) + 0.5) / k - 0.5
+        fyy, fxx = np.meshgrid(fy, fx, indexing="ij")
+        fu = (fxx - cx) * np.cos(theta) + (fyy - cy) * np.sin(theta)
+        fv = -(fxx - cx) * np.sin(theta) + (fyy - cy) * np.cos(theta)
+        up = lambda a: np.repeat(np.repeat(a[r0:r1, c0:c1], k, 0), k, 1)  # noqa: E731
+        parts = _town_parts(rng, fu, fv, up(core), up(industrial), up(dist), int(spacing))
+        counts = np.stack([(parts == p).reshape(r1 - r0, k, c1 - c0, k).sum(axis=(1, 3))
+                           for p in range(len(URBAN_PARTS))], axis=-1).astype(np.uint8)
+        sel = town[r0:r1, c0:c1]
+        urban[r0:r1, c0:c1][sel] = counts[sel]
+    return town_centres
 
-        # materials: same roof/asphalt/garden materials, different arrangement
-        roof_tile, roof_flat = material_id("roof_tile"), material_id("roof_flat")
-        asphalt, garden = material_id("asphalt"), material_id("garden")
-        cuf_roof = np.where(_field(rng, (H, W), 2.0) > 0.6, roof_flat, roof_tile)
-        courtyard = _field(rng, (H, W), 0.8) > 1.1  # inner gardens, about 13 %
-        m_cuf = np.where(courtyard, garden, cuf_roof)
-        house = ((np.abs((u % 4.5) - 2.25) < 1.2) & (np.abs((v % 4.5) - 2.25) < 1.2)  # ~2 px houses
-                 & (_field(rng, (H, W), 0.7) > -0.8))
-        m_duf = np.where(house, np.where(rng.random((H, W)) < 0.85, roof_tile, roof_flat), garden)
-        big_roof = (np.abs((u % spacing) - spacing / 2) < spacing * 0.32) & (np.abs((v % spacing) - spacing / 2) <
-                                                                          spacing * rng.uniform(0.2, 0.4))
-        m_icu = np.where(big_roof, roof_flat, np.where(_field(rng, (H, W), 1.0) > 1.2, garden, asphalt))
-        mat[core] = m_cuf[core]
-        duf = town & ~core & ~industrial
-        mat[duf] = m_duf[duf]
-        mat[industrial] = m_icu[industrial]
-        mat[town & street] = asphalt
 
-    # 5. roads between towns and across the tile, 1-2 px wide
+def _paint_roads(rng: np.random.Generator, cls: np.ndarray, region: np.ndarray,
+                 town_centres: list[tuple[float, float]]) -> None:
+    """Step 5: roads between towns and across the tile, 1-2 px wide, bridges over water."""
+    H, W = cls.shape
+    scale = min(H, W)
     roads = np.zeros((H, W), bool)
     road_id = np.zeros((H, W), np.int32)
     ends = town_centres + [tuple(rng.random(2) * [H, W]) for _ in range(2)]
@@ -272,13 +360,14 @@ def make_landscape(rng: np.random.Generator, size: tuple[int, int], profile: str
         one &= (cls != _C["WAT"]) | ~ndimage.binary_erosion(cls == _C["WAT"], iterations=3)  # bridges only
         road_id[one & ~roads] = k + 1
         roads |= one
-    outside_towns = ~np.isin(cls, [_C["CUF"], _C["DUF"], _C["ICU"]])
-    roads &= outside_towns
+    roads &= ~np.isin(cls, [_C["CUF"], _C["DUF"], _C["ICU"]])
     cls[roads] = _C["RSF"]
-    mat[roads] = material_id("asphalt")
     region[roads] = 2_000_000_000 + road_id[roads]
 
-    # objects: connected regions of one class within one region
+
+def _label_objects(cls: np.ndarray, region: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Objects: connected regions of one class within one region. Returns ids (H, W) and their classes."""
+    H, W = cls.shape
     objects = np.zeros((H, W), np.int32)
     object_class = [0]
     for c in np.unique(cls):
@@ -290,18 +379,41 @@ def make_landscape(rng: np.random.Generator, size: tuple[int, int], profile: str
         uniq, inverse = np.unique(key[sel], return_inverse=True)
         objects[sel] = inverse.astype(np.int32) + len(object_class)
         object_class.extend([c] * len(uniq))
-    object_class = np.asarray(object_class, np.uint8)
-    n_obj = len(object_class) - 1
+    return objects, np.asarray(object_class, np.uint8)
 
-    # per-object phenology parameters, per-pixel texture
-    obj_shift = rng.normal(0, 8, n_obj + 1).astype(np.float32)
-    obj_amp = rng.uniform(0.85, 1.1, n_obj + 1).astype(np.float32)
+
+def _object_parameters(rng: np.random.Generator, cls: np.ndarray, objects: np.ndarray,
+                       object_class: np.ndarray, urban: np.ndarray, elev01: np.ndarray) -> Landscape:
+    """Per object: material (crop type), phenology shift, amplitude, brightness, management; per pixel:
+    soil, texture. Returns the landscape without mixed pixels."""
+    H, W = cls.shape
+    scale = min(H, W)
+    n_obj = len(object_class) - 1
+    obj_material = np.zeros(n_obj + 1, np.uint8)
+    for name, choices in CLASS_MATERIALS.items():
+        sel = np.flatnonzero(object_class == _C[name])
+        names, p = list(choices), np.array(list(choices.values()))
+        obj_material[sel] = [material_id(names[i]) for i in rng.choice(len(names), len(sel), p=p / p.sum())]
+    mat = obj_material[objects]
+    arable = np.isin(object_class, [_C["ASC"], _C["AWC"]])
+    # sowing and harvest dates vary between farms: +-13 days on arable land, +-10 elsewhere
+    obj_shift = (rng.normal(0, 10, n_obj + 1) * np.where(arable, 1.3, 1.0)).astype(np.float32)
+    obj_amp = rng.uniform(0.65, 1.15, n_obj + 1).astype(np.float32)
+    obj_vigour = rng.normal(1, 0.12, n_obj + 1).astype(np.float32)
     obj_bright = rng.uniform(0.85, 1.15, n_obj + 1).astype(np.float32)
+    obj_variant = rng.random(n_obj + 1).astype(np.float32)
     obj_mow = np.sort(rng.normal([135, 185, 240], 12, (n_obj + 1, 3)), axis=1).astype(np.float32)
-    obj_mow[rng.random(n_obj + 1) < 0.3, 2] = 999  # some meadows are mown twice only
+    obj_mow[obj_variant < 0.3, 2] = 999  # some meadows are mown twice only
+    obj_mow[obj_variant > 0.85, 0] = 999  # some once (late hay)
+    # soils: regional pattern plus per-parcel differences (liming, erosion)
+    soil = np.clip(0.5 + 0.25 * _field(rng, (H, W), scale / 8) + rng.normal(0, 0.12, n_obj + 1)[objects],
+                   0, 1).astype(np.float32)
     tex = np.ones((H, W), np.float32)
+    fields = np.isin(cls, [_C[n] for n in ("ASC", "AWC", "IGL", "NGL", "WOM")])
+    tex[fields] = (1 + 0.06 * _field(rng, (H, W), 1.5))[fields]  # within-field heterogeneity
     forest = np.isin(cls, [_C["BLF"], _C["COF"]])
     tex[forest] = (1 + 0.15 * _field(rng, (H, W), 0.7))[forest]  # tree crowns
+    yy, xx = np.mgrid[0:H, 0:W].astype(np.float32)
     obj_theta = rng.uniform(0, np.pi, n_obj + 1)
     obj_period = rng.uniform(2.2, 3.2, n_obj + 1)
     theta, period = obj_theta[objects], obj_period[objects]
@@ -312,6 +424,27 @@ def make_landscape(rng: np.random.Generator, size: tuple[int, int], profile: str
     trees = (np.abs((rows_uv % 3.0) - 1.5) < 0.8) & (np.abs(((-xx * np.sin(theta) + yy * np.cos(theta)) % 3.0)
                                                              - 1.5) < 0.8)
     tex[orchard] = np.where(trees, 1.5, 0.55)[orchard]  # tree grid
-
     return Landscape(cls, objects, object_class, mat, obj_shift[objects], obj_amp[objects], obj_bright[objects],
-                     tex, elev01.astype(np.float32), obj_mow[objects], CLASS_NAMES)
+                     tex, elev01.astype(np.float32), obj_mow[objects], CLASS_NAMES, obj_variant[objects], soil,
+                     urban, np.zeros((H, W), np.uint8), np.zeros((H, W), np.float32), obj_vigour[objects])
+
+
+def _mixed_pixels(rng: np.random.Generator, objects: np.ndarray, cls: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Mixed pixels: object borders do not follow the pixel grid, and roads are narrower than a pixel.
+
+    Returns (H, W) uint8 the neighbour whose spectrum is mixed in (0 none, 1 up, 2 down, 3 left, 4 right)
+    and (H, W) float32 its share: up to one half along borders, 10-55 % of the field beside a road.
+    """
+    H, W = objects.shape
+    pad = np.pad(objects, 1, mode="edge")
+    neighbours = np.stack([pad[:-2, 1:-1], pad[2:, 1:-1], pad[1:-1, :-2], pad[1:-1, 2:]])  # up down left right
+    differs = neighbours != objects[None]
+    road = cls == _C["RSF"]
+    pad_road = np.pad(road, 1, mode="edge")
+    road_nb = np.stack([pad_road[:-2, 1:-1], pad_road[2:, 1:-1], pad_road[1:-1, :-2], pad_road[1:-1, 2:]])
+    candidates = differs & ~np.where(road[None], road_nb, False)  # a road pixel mixes with the field beside it
+    key = np.where(candidates, rng.random((4, H, W)), -1.0)
+    direction = np.where(candidates.any(axis=0), key.argmax(axis=0) + 1, 0).astype(np.uint8)
+    fraction = np.where(direction > 0, rng.uniform(0.0, 0.5, (H, W)), 0.0)
+    fraction = np.where(road & (direction > 0), rng.uniform(0.1, 0.55, (H, W)), fraction)
+    return direction, fraction.astype(np.float32)
