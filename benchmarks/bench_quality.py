@@ -26,6 +26,7 @@ mean +- sd) and writes it with a bar chart of the F-scores to ``--out`` (``quali
 from __future__ import annotations
 
 import argparse
+import copy
 import json
 import os
 import shlex
@@ -87,10 +88,10 @@ def prepare_patch(patch_dir: Path, work: Path, log: Path) -> Path:
     return store
 
 
-def fgunet_run(store: Path, patch: str, seed: int, work: Path, log: Path) -> Path:
-    """Train, map and evaluate FG-UNET with one seed; returns the evaluation JSON."""
+def fgunet_run(store: Path, patch: str, seed: int, work: Path, log: Path, base_config: dict) -> Path:
+    """Train (``base_config`` + store, seed, run dir), map and evaluate FG-UNET; returns the evaluation JSON."""
     run_dir, maps, evals = (work / kind / patch / f"fgunet_s{seed}" for kind in ("runs", "maps", "eval"))
-    config = json.loads(json.dumps(FGUNET_CONFIG))
+    config = copy.deepcopy(base_config)
     config["data"]["store"] = str(store)
     config["training"]["seed"] = seed
     config["output"]["run_dir"] = str(run_dir)
@@ -191,7 +192,8 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--out", type=Path, default=Path("bench_quality"), help="work and output folder")
     args = p.parse_args(argv)
     seeds = [int(s) for s in args.seeds.split(",")]
-    FGUNET_CONFIG["training"].update(epochs=args.epochs, batches_per_epoch=args.batches_per_epoch)
+    config = copy.deepcopy(FGUNET_CONFIG)
+    config["training"].update(epochs=args.epochs, batches_per_epoch=args.batches_per_epoch)
     log = args.out / "bench_quality.log"
 
     t_start = time.perf_counter()
@@ -201,7 +203,7 @@ def main(argv: list[str] | None = None) -> int:
         t0 = time.perf_counter()
         store = prepare_patch(args.data / patch, args.out, log)
         seconds[f"{patch} data"] = time.perf_counter() - t0
-        for method, one_run in (("FG-UNET", fgunet_run), ("RF", rf_run)):
+        for method, one_run in (("FG-UNET", lambda *a: fgunet_run(*a, config)), ("RF", rf_run)):
             t0 = time.perf_counter()
             for seed in seeds:
                 result = json.loads(one_run(store, patch, seed, args.out, log).read_text())
@@ -215,8 +217,8 @@ def main(argv: list[str] | None = None) -> int:
     command = f"python {shlex.join([sys.argv[0]] + (argv if argv is not None else sys.argv[1:]))}"
     text = (f"command: {command}\nrun time: {total:.0f} s ("
             + ", ".join(f"{k} {v:.0f} s" for k, v in seconds.items()) + ")\n"
-            f"FG-UNET: {FGUNET_CONFIG['training']['epochs']} epochs x {FGUNET_CONFIG['training']['batches_per_epoch']}"
-            f" batches x {FGUNET_CONFIG['training']['batch_size']} patches of 32 px, final model; RF: 100 trees, "
+            f"FG-UNET: {config['training']['epochs']} epochs x {config['training']['batches_per_epoch']}"
+            f" batches x {config['training']['batch_size']} patches of 32 px, final model; RF: 100 trees, "
             f"depth 20; seeds {seeds}; scores on test-parcel pixels, sd over seeds (ddof 1)\n\n"
             + markdown_table(rows))
     print("\n" + text)
