@@ -8,7 +8,11 @@ the root attributes ``epsg`` and ``bounds`` (xmin, ymin, xmax, ymax) and is chec
 coordinates ``x`` and ``y``. Dates are the UTC day of ``timestamp`` (CF ``seconds since ...``).
 
 ``labels.tif``: LC codes (11 cropland, 13 grassland, 60 built-up) on the 10 m grid, 99 (unlabelled) and
-the fill value 0 written as 0.
+the fill value 0 written as 0. Its objects (connected components of one LC code) merge neighbouring parcels
+of one class: in patch 0000280849BAC91C one cropland component covers 45 % of the patch. The optional
+``reference.gpkg`` (``parcels_path``) separates them with the crop type CT: one polygon per connected
+component (4-connectivity) of pixels sharing both LC and CT, field ``code`` = LC, ``crop_type`` = CT. The
+patches carry no parcel id, so neighbouring parcels of one crop type still form one object.
 """
 
 from __future__ import annotations
@@ -24,7 +28,7 @@ from ..errors import InputFormatError, InputNotFoundError
 from ..io import atomic_path
 from ..progress import Progress
 
-__all__ = ["WORLDCEREAL_BANDS", "LC_UNLABELLED", "convert_patch"]
+__all__ = ["WORLDCEREAL_BANDS", "LC_UNLABELLED", "convert_patch", "parcel_objects"]
 
 # gap-fill band name -> (file, variable)
 WORLDCEREAL_BANDS = {
@@ -105,9 +109,53 @@ def _write(path: Path, data: np.ndarray, crs: CRS, transform, nodata) -> None:
         dst.write(data, 1)
 
 
+def parcel_objects(land_cover: np.ndarray, crop_type: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Parcels of a patch: connected components (4-connectivity) of pixels sharing both LC and CT codes.
+
+    Args:
+        land_cover: (H, W) LC codes; 0 (fill) and 99 (unlabelled) belong to no parcel.
+        crop_type: (H, W) CT codes on the same grid.
+
+    Returns:
+        (H, W) int32 parcel ids (1..n, 0 = none), (n,) LC code and (n,) CT code of each parcel.
+    """
+    from scipy import ndimage
+
+    labelled = (land_cover != 0) & (land_cover != LC_UNLABELLED)
+    ids = np.zeros(land_cover.shape, dtype=np.int32)
+    lc_codes: list[int] = []
+    ct_codes: list[int] = []
+    pairs = np.unique(np.stack([land_cover[labelled], crop_type[labelled]], axis=1), axis=0)
+    for lc, ct in pairs:
+        components, n = ndimage.label(labelled & (land_cover == lc) & (crop_type == ct))
+        ids[components > 0] = components[components > 0] + len(lc_codes)
+        lc_codes.extend([int(lc)] * n)
+        ct_codes.extend([int(ct)] * n)
+    return ids, np.asarray(lc_codes, dtype=np.int64), np.asarray(ct_codes, dtype=np.int64)
+
+
+def _write_parcels(path: Path, parcel_ids: np.ndarray, lc_codes: np.ndarray, ct_codes: np.ndarray,
+                   crs: CRS, transform) -> None:
+    import fiona
+    from rasterio.features import shapes
+
+    parts: dict[int, list] = {}
+    for geometry, value in shapes(parcel_ids, mask=parcel_ids > 0, transform=transform, connectivity=4):
+        parts.setdefault(int(value), []).append(geometry["coordinates"])
+    schema = {"geometry": "MultiPolygon", "properties": {"code": "int", "crop_type": "int", "parcel": "int"}}
+    with atomic_path(path) as tmp:
+        tmp.unlink()  # the GPKG driver refuses to open an existing empty file
+        with fiona.open(tmp, "w", driver="GPKG", schema=schema, crs_wkt=crs.to_wkt(), layer="reference") as dst:
+            dst.writerecords({
+                "geometry": {"type": "MultiPolygon", "coordinates": polygons},
+                "properties": {"code": int(lc_codes[i - 1]), "crop_type": int(ct_codes[i - 1]), "parcel": i},
+            } for i, polygons in sorted(parts.items()))
+
+
 def convert_patch(patch_dir: str | Path, acq_dir: str | Path, labels_path: str | Path | None = None, *,
-                  show_progress: bool = True) -> dict:
-    """Write ``acq_dir/<YYYYMMDD>/{B2..B12,SCL}.tif`` and ``labels_path`` (default ``acq_dir/labels.tif``)."""
+                  parcels_path: str | Path | None = None, show_progress: bool = True) -> dict:
+    """Write ``acq_dir/<YYYYMMDD>/{B2..B12,SCL}.tif``, ``labels_path`` (default ``acq_dir/labels.tif``) and,
+    if ``parcels_path`` is given, the parcels as polygons (see :func:`parcel_objects`) in a GeoPackage."""
     import h5py
 
     patch_dir, acq_dir = Path(patch_dir), Path(acq_dir)
@@ -130,6 +178,7 @@ def convert_patch(patch_dir: str | Path, acq_dir: str | Path, labels_path: str |
         bands = {band: _reflectance(files[res][var], paths[res]) for band, (res, var) in WORLDCEREAL_BANDS.items()}
         scl = files["20m"]["SCL"][...].astype(np.uint8)
         land_cover = files["labels"]["LC"][...]
+        crop_type = files["labels"]["CT"][...] if parcels_path is not None else None
         label_crs, label_transform = _grid(files["labels"], paths["labels"], 10.0)
     except KeyError as exc:
         raise InputFormatError(f"{patch_dir}: variable or attribute {exc} missing from a NetCDF file") from None
@@ -145,6 +194,12 @@ def convert_patch(patch_dir: str | Path, acq_dir: str | Path, labels_path: str |
     labels = np.where(land_cover == LC_UNLABELLED, 0, land_cover).astype(np.uint8)
     _write(labels_path, labels, label_crs, label_transform, None)
     codes, counts = np.unique(labels, return_counts=True)
-    return {"patch": patch_dir.name, "acquisitions": len(dates), "first": dates[0], "last": dates[-1],
-            "acq_dir": str(acq_dir), "labels": str(labels_path),
-            "label_pixels": {int(c): int(n) for c, n in zip(codes, counts) if c != 0}}
+    summary = {"patch": patch_dir.name, "acquisitions": len(dates), "first": dates[0], "last": dates[-1],
+               "acq_dir": str(acq_dir), "labels": str(labels_path),
+               "label_pixels": {int(c): int(n) for c, n in zip(codes, counts) if c != 0}}
+    if parcels_path is not None:
+        parcel_ids, lc_codes, ct_codes = parcel_objects(land_cover, crop_type)
+        _write_parcels(Path(parcels_path), parcel_ids, lc_codes, ct_codes, label_crs, label_transform)
+        summary["parcels"] = str(parcels_path)
+        summary["parcels_per_code"] = {int(c): int(n) for c, n in zip(*np.unique(lc_codes, return_counts=True))}
+    return summary

@@ -13,7 +13,7 @@ import pytest
 
 WORLDCEREAL = Path("/work/shared/data/worldcereal")
 PATCHES = ("00002806639B424A", "0000280849BAC91C")
-NOMENCLATURE = Path(__file__).with_name("worldcereal_nomenclature.yaml")
+NOMENCLATURE = Path(__file__).parents[2] / "configs" / "worldcereal_nomenclature.yaml"
 
 pytestmark = [
     pytest.mark.slow,
