@@ -12,7 +12,7 @@ console scripts only (the same chain as a user's):
    positions where a class covers >= 5 % of the patch (at 10 % the built-up class, 92 training pixels, has
    no position);
 4. per seed: ``landcover-train`` (FG-UNET, config below, ``training.seed``) then ``landcover-predict`` with
-   ``final_model.h5`` (not ``best_model.h5``: its choice may have looked at test polygons), and
+   ``best_model.h5`` (the epoch of best kappa on the validation parcels, never the test ones), and
    ``landcover-rf train --seed`` / ``predict``; ``landcover-evaluate`` scores every map on the test
    polygons only.
 
@@ -100,7 +100,7 @@ def fgunet_run(store: Path, patch: str, seed: int, work: Path, log: Path, base_c
     config_path.write_text(yaml.safe_dump(config, sort_keys=False))
     run(["landcover_hpc.cli.train", "--config", str(config_path)], log)
     run(["landcover_hpc.cli.predict", "--tile", patch, "--store", str(store), "--model",
-         str(run_dir / "final_model.h5"), "--out", str(maps), "--no-quicklook", "--force"], log)
+         str(run_dir / "best_model.h5"), "--out", str(maps), "--no-quicklook", "--force"], log)
     run(["landcover_hpc.cli.evaluate", "--map", str(maps / f"{patch}_classes.tif"), "--tile", patch,
          "--store", str(store), "--out", str(evals), "--method", "FG-UNET"], log)
     return evals / f"{patch}_eval.json"
