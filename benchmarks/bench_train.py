@@ -11,6 +11,14 @@ The driver prepares 4 synthetic tiles (cached in /tmp/landcover_bench_train) and
   compute ~ step - allreduce.
 On one 2-core machine the N ranks share the 2 cores (1 thread each from N = 2 on): per-rank throughput
 falls with N because the cores are shared, not because of communication; the split shows where time goes.
+
+    .venv/bin/python benchmarks/bench_train.py --graphs [--steps 6] [--patches 64 32] [--threads 2]
+
+compares, in one process and side by side, FG-UNET training steps (``train_step``, b = 8, same batches) of
+three graphs: float32 with the group body called once per temporal group (the graph before issue 13, rebuilt
+here on the model's own layers), float32 with one call on the groups stacked in the batch (the library's),
+and the same in bfloat16 (``model.precision: bfloat16``). The variants take turns step by step, so that a
+load change on a shared machine hits all three alike; the table gives medians and the ratios to the first.
 """
 
 from __future__ import annotations
@@ -68,25 +76,106 @@ def worker(args) -> None:
         print("RESULT " + json.dumps(result), flush=True)
 
 
+def per_group_model(model):
+    """``model``'s grouped graph as before issue 13: its group body called once per temporal group."""
+    import tensorflow as tf
+
+    window = tf.keras.Input(model.input_shape[1:])
+    body = model.get_layer("group_body")
+    groups = tf.split(window, model.get_layer("temporal_groups").n_groups, axis=-1)
+    features = tf.keras.layers.Concatenate(dtype=body.dtype_policy)([body(group) for group in groups])
+    return tf.keras.Model(window, model.get_layer("probabilities")(model.get_layer("logits")(features)))
+
+
+def graphs_worker(args) -> list[dict]:
+    from landcover_hpc.runtime import configure_tensorflow
+
+    threads = configure_tensorflow(args.threads)
+    import horovod.tensorflow.keras as hvd
+    import tensorflow as tf
+
+    from landcover_hpc.models import class_weights, get_model
+    from landcover_hpc.sampling import PatchSampler, SamplerOptions
+    from landcover_hpc.training.trainer import ScaledLoss, train_step
+
+    hvd.init()
+    rows = []
+    for patch in args.patches:
+        sampler = PatchSampler(DATA / f"store{patch}", None, SamplerOptions(batch_size=8, seed=0))
+        batches = [next(sampler) for _ in range(args.steps + 1)]
+        sizes = sampler.n_dates, len(sampler.bands), len(sampler.class_codes)
+        loss_weights = class_weights(np.ones(len(sampler.class_codes)))
+        sampler.close()
+        tf.keras.utils.set_random_seed(0)
+        one_call = get_model("fgunet", *sizes)
+        mixed = get_model("fgunet", *sizes, precision="bfloat16")
+        mixed.set_weights(one_call.get_weights())
+        per_group = per_group_model(get_model("fgunet", *sizes))
+        per_group.set_weights(one_call.get_weights())
+        variants = {"float32, one body call per group": per_group, "float32, one body call": one_call,
+                    "bfloat16, one body call": mixed}
+        losses = {}
+        for name, model in variants.items():
+            losses[name] = ScaledLoss(loss_weights)
+            model.compile(optimizer=hvd.DistributedOptimizer(tf.keras.optimizers.legacy.Adam(1e-3)),
+                          loss=losses[name])
+        times = {name: [] for name in variants}
+        for step, (x, y) in enumerate(batches):  # step 0 compiles: not timed
+            for name, model in variants.items():
+                t0 = time.perf_counter()
+                train_step(model, losses[name], x, y, None, 1)
+                if step:
+                    times[name].append(time.perf_counter() - t0)
+        for name, values in times.items():
+            rows.append({"patch": patch, "variant": name, "threads": threads, "median": float(np.median(values)),
+                         "min": float(np.min(values)), "max": float(np.max(values))})
+    return rows
+
+
+def prepare_store(patch: int) -> None:
+    from landcover_hpc.data import PrepareOptions, prepare_dataset
+    from landcover_hpc.nomenclature import load_nomenclature
+    from landcover_hpc.synth import SynthOptions, synthesize_tile
+
+    if (DATA / f"store{patch}" / "dataset.json").is_file():
+        return
+    nomenclature = load_nomenclature()
+    for tile in ("T31UDQ", "T30TWT", "T30TYN", "T31TCJ"):
+        if not (DATA / "tiles" / tile).is_dir():
+            synthesize_tile(DATA / "tiles", tile, nomenclature, SynthOptions(size=256, seed=5))
+    prepare_dataset(DATA / "tiles", DATA / f"store{patch}", nomenclature, PrepareOptions(patch_size=patch, stride=16))
+
+
+def print_graphs(args, rows) -> None:
+    print(f"\n`.venv/bin/python benchmarks/bench_train.py --graphs --steps {args.steps} --patches "
+          f"{' '.join(map(str, args.patches))} --threads {args.threads}` (FG-UNET, one process, b = 8 patches x 330 "
+          f"channels, {args.steps} steps per variant after a compiling one, variants interleaved step by step)\n")
+    print("| patch px | graph | threads | step ms, median (min-max) | patches/s | speed-up vs per-group float32 |")
+    print("|---|---|---|---|---|---|")
+    for row in rows:
+        base = next(r for r in rows if r["patch"] == row["patch"])["median"]
+        print(f"| {row['patch']} | {row['variant']} | {row['threads']} | {1e3 * row['median']:.0f} "
+              f"({1e3 * row['min']:.0f}-{1e3 * row['max']:.0f}) | {8 / row['median']:.2f} | "
+              f"{base / row['median']:.2f} |")
+
+
 def main() -> None:
     p = argparse.ArgumentParser()
     p.add_argument("--ranks", type=int, nargs="+", default=[1, 2, 4])
     p.add_argument("--steps", type=int, default=6)
     p.add_argument("--patch", type=int, default=64)
     p.add_argument("--worker", action="store_true")
+    p.add_argument("--graphs", action="store_true", help="compare per-group / one-call / bfloat16 FG-UNET steps")
+    p.add_argument("--patches", type=int, nargs="+", default=[64, 32], help="patch sizes of --graphs")
+    p.add_argument("--threads", type=int, default=2, help="TensorFlow threads of --graphs")
     args = p.parse_args()
     if args.worker:
         return worker(args)
-    from landcover_hpc.data import PrepareOptions, prepare_dataset
-    from landcover_hpc.nomenclature import load_nomenclature
-    from landcover_hpc.synth import SynthOptions, synthesize_tile
-
-    nomenclature = load_nomenclature()
-    if not (DATA / f"store{args.patch}" / "dataset.json").is_file():
-        for tile in ("T31UDQ", "T30TWT", "T30TYN", "T31TCJ"):
-            synthesize_tile(DATA / "tiles", tile, nomenclature, SynthOptions(size=256, seed=5))
-        prepare_dataset(DATA / "tiles", DATA / f"store{args.patch}", nomenclature,
-                        PrepareOptions(patch_size=args.patch, stride=16))
+    if args.graphs:
+        for patch in args.patches:
+            prepare_store(patch)
+        return print_graphs(args, graphs_worker(args))
+    prepare_store(args.patch)
     env = {k: v for k, v in os.environ.items() if not k.startswith(("OMPI_", "PMIX_", "PMI_"))}
     env["TF_CPP_MIN_LOG_LEVEL"] = "2"
     rows = []

@@ -7,7 +7,9 @@ All builders share one signature and return an uncompiled ``tf.keras.Model``:
 
 Grouped models (``mlp``, ``unet``, ``fgunet``) cut the input into G temporal groups of T/G consecutive dates
 and apply ONE shared sub-model (layer name ``group_body``) to every group (late fusion), then concatenate the
-G outputs and classify them with a 1x1 convolution. Recurrent models (``lstm``, ``tsfgunet``) see the input as
+G outputs in group order and classify them with a 1x1 convolution. The groups are stacked in the batch
+dimension so that the body is called once on ``(B*G, H, W, c)`` rather than G times on ``(B, H, W, c)``:
+the same maths, with one large convolution per layer and step instead of G small ones. Recurrent models (``lstm``, ``tsfgunet``) see the input as
 a sequence of T steps of C' channels; they do not use groups.
 
 With T=33, C=10, K=17, G=11 the parameter counts are those of the paper: mlp 40 717, lstm 324 024,
@@ -36,7 +38,8 @@ __all__ = [
     "build_mlp",
     "build_lstm",
     "build_tsfgunet",
-    "SplitTemporalGroups",
+    "TemporalGroupsToBatch",
+    "BatchToTemporalGroups",
     "DatesToSequence",
     "POINTWISE_FILTERS",
 ]
@@ -51,11 +54,11 @@ PRECISION_POLICIES = {"float32": "float32", "bfloat16": "mixed_bfloat16"}
 layers = tf.keras.layers
 
 
-class SplitTemporalGroups(layers.Layer):
-    """Cut a date-major stack into G groups of consecutive dates along the channel axis.
+class TemporalGroupsToBatch(layers.Layer):
+    """Stack the G temporal groups of a date-major stack in the batch dimension.
 
-    Input ``(B, H, W, T*C')``; output a list of G tensors ``(B, H, W, (T/G)*C')``, group g holding dates
-    ``g*T/G .. (g+1)*T/G - 1``.
+    Input ``(B, H, W, G*c)``, group g being the channels ``[g*c, (g+1)*c)`` (dates ``g*T/G .. (g+1)*T/G - 1``);
+    output ``(B*G, H, W, c)``, window-major: row ``b*G + g`` is group g of window b.
     """
 
     def __init__(self, n_groups: int, **kwargs):
@@ -63,12 +66,45 @@ class SplitTemporalGroups(layers.Layer):
         self.n_groups = n_groups
 
     def call(self, inputs):
-        return tf.split(inputs, self.n_groups, axis=-1)
+        if self.n_groups == 1:
+            return inputs
+        shape = tf.shape(inputs)
+        channels = inputs.shape[-1] // self.n_groups
+        groups = tf.reshape(inputs, tf.stack([shape[0], shape[1], shape[2], self.n_groups, channels]))
+        groups = tf.transpose(groups, [0, 3, 1, 2, 4])
+        return tf.reshape(groups, tf.stack([-1, shape[1], shape[2], channels]))
 
     def compute_output_shape(self, input_shape):
-        input_shape = tf.TensorShape(input_shape)
-        channels = input_shape[-1] // self.n_groups
-        return [input_shape[:-1].concatenate([channels])] * self.n_groups
+        b, h, w, c = tf.TensorShape(input_shape).as_list()
+        return tf.TensorShape([None if b is None else b * self.n_groups, h, w, c // self.n_groups])
+
+    def get_config(self):
+        return {**super().get_config(), "n_groups": self.n_groups}
+
+
+class BatchToTemporalGroups(layers.Layer):
+    """Inverse of :class:`TemporalGroupsToBatch` on the body's features: concatenate each window's groups.
+
+    Input ``(B*G, H, W, F)``, row ``b*G + g`` group g of window b; output ``(B, H, W, G*F)``, channels
+    ``[g*F, (g+1)*F)`` from group g: the order of a concatenation of the G per-group outputs.
+    """
+
+    def __init__(self, n_groups: int, **kwargs):
+        super().__init__(**kwargs)
+        self.n_groups = n_groups
+
+    def call(self, inputs):
+        if self.n_groups == 1:
+            return inputs
+        shape = tf.shape(inputs)
+        features = inputs.shape[-1]
+        groups = tf.reshape(inputs, tf.stack([-1, self.n_groups, shape[1], shape[2], features]))
+        groups = tf.transpose(groups, [0, 2, 3, 1, 4])
+        return tf.reshape(groups, tf.stack([-1, shape[1], shape[2], self.n_groups * features]))
+
+    def compute_output_shape(self, input_shape):
+        b, h, w, f = tf.TensorShape(input_shape).as_list()
+        return tf.TensorShape([None if b is None else b // self.n_groups, h, w, f * self.n_groups])
 
     def get_config(self):
         return {**super().get_config(), "n_groups": self.n_groups}
@@ -197,7 +233,7 @@ def _grouped_model(
     dropout,
     spatial_shape,
 ) -> tf.keras.Model:
-    """One shared group body (concatenated ``paths``) applied to each of the G groups, then 1x1 logits."""
+    """One shared group body (concatenated ``paths``) applied to the G groups in one call, then 1x1 logits."""
     _validate(n_dates, n_bands, n_classes, n_groups, extra_channels_per_date, dropout, grouped=True)
     policy = _policy(precision)
     conv, pool, up = _conv2d_parts(policy)
@@ -213,11 +249,11 @@ def _grouped_model(
     group_body = tf.keras.Model(group_input, features, name="group_body")
 
     window = _input(n_dates, n_bands, extra_channels_per_date, spatial_shape)
-    groups = SplitTemporalGroups(n_groups, name="temporal_groups")(window)
-    if n_groups == 1:
-        groups = [groups] if not isinstance(groups, list) else groups
-    fused = [group_body(group) for group in groups]
-    fused = fused[0] if n_groups == 1 else layers.Concatenate(name="late_fusion", dtype=policy)(fused)
+    # One call on all groups; the model's weights (the body's, then the logits') and their order are those
+    # of G calls followed by a Concatenate, so files saved from that graph load into this one.
+    groups = TemporalGroupsToBatch(n_groups, name="temporal_groups", dtype=policy)(window)
+    features = group_body(groups)
+    fused = BatchToTemporalGroups(n_groups, name="late_fusion", dtype=policy)(features)
     return tf.keras.Model(window, _classifier(fused, n_classes, policy), name=name)
 
 

@@ -5,7 +5,8 @@ Counted from the layers of a copy of the network built with a fixed input size: 
 - Conv2D: ``2 * kh * kw * C_in * C_out`` per output pixel;
 - ConvLSTM2D: ``2 * kh * kw * (C_in + F) * 4F`` per output pixel and time step (input and recurrent
   convolutions of the four gates);
-- a sub-model (the shared group body) counts once per call;
+- a sub-model counts once per sample it processes: the shared group body, called once on the G temporal
+  groups stacked in the batch dimension (``TemporalGroupsToBatch``), counts G times per window;
 - biases, activations, LSTM gate arithmetic, pooling, upsampling, concatenation and softmax are not counted
   (well under 1 % for these networks).
 
@@ -16,14 +17,21 @@ from __future__ import annotations
 
 import tensorflow as tf
 
+from .architectures import TemporalGroupsToBatch
 from .registry import get_model
 
 __all__ = ["flops_per_pixel", "model_flops"]
 
 
+def _samples_per_window(layer: tf.keras.layers.Layer, node_index: int) -> int:
+    """How many samples of its input the call ``node_index`` of ``layer`` sees per sample of the model."""
+    inbound = layer.inbound_nodes[node_index].inbound_layers
+    return inbound.n_groups if isinstance(inbound, TemporalGroupsToBatch) else 1
+
+
 def _layer_flops(layer: tf.keras.layers.Layer, node_index: int) -> int:
     if isinstance(layer, tf.keras.Model):
-        return model_flops(layer)
+        return model_flops(layer) * _samples_per_window(layer, node_index)
     if isinstance(layer, tf.keras.layers.ConvLSTM2D):
         kh, kw, c_in, gates = layer.cell.kernel.shape
         steps = layer.get_input_shape_at(node_index)[1]

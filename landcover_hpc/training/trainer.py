@@ -5,6 +5,10 @@ the allocation, the model, Adam (or SGD) wrapped in ``hvd.DistributedOptimizer``
 ranks), initial broadcast of weights and optimizer state from rank 0, the warm-up schedule per batch, metric
 averaging, rank-0 checkpoints and logs.
 
+``model.precision: bfloat16`` trains with the models' per-layer mixed_bfloat16 policy: bfloat16 compute,
+float32 variables (so float32 gradients, allreduce, optimizer state, checkpoints and model files), softmax
+and loss in float32. bfloat16 has float32's exponent range, so no loss scaling is needed (Keras adds none).
+
 Distributed maths: the loss of a batch is normalised by the number of labelled pixels of the *global*
 batch: before each step the ranks allreduce their labelled-pixel counts and each scales its loss (already
 divided by its own count) by ``N * n_local / n_global``; the averaged gradient is then exactly the gradient of

@@ -1,4 +1,4 @@
-"""Small sizes shared by the model tests: T=6 dates, C=4 bands, K=5 classes, G=3 groups."""
+"""Small sizes shared by the model tests: T=6 dates, C=4 bands, K=5 classes, G=3 groups; the per-group graph."""
 
 import numpy as np
 import pytest
@@ -21,3 +21,21 @@ def rng():
 def small_window(rng):
     """(2, 16, 16, T*C) float32 normalised window batch."""
     return rng.random((2, 16, 16, SMALL["n_dates"] * SMALL["n_bands"]), dtype=np.float32)
+
+
+@pytest.fixture
+def per_group_model():
+    """``per_group_model(model, n_groups)``: the grouped graph before issue 13, on ``model``'s own layers: the
+    group body called once per temporal group (a split of the date-major channels), the G outputs
+    concatenated, then the classifier."""
+    import tensorflow as tf
+
+    def build(model, n_groups):
+        window = tf.keras.Input(model.input_shape[1:])
+        body = model.get_layer("group_body")
+        groups = tf.split(window, n_groups, axis=-1)
+        features = tf.keras.layers.Concatenate(dtype=body.dtype_policy)([body(group) for group in groups])
+        probabilities = model.get_layer("probabilities")(model.get_layer("logits")(features))
+        return tf.keras.Model(window, probabilities)
+
+    return build

@@ -74,6 +74,36 @@ def test_models_group_body_weights_do_not_grow_with_groups(name):
     assert three.count_params() - one.count_params() == 2 * width * 5
 
 
+@pytest.mark.parametrize("name", ["mlp", "unet", "fgunet"])
+@pytest.mark.parametrize("n_groups", [1, 3])
+def test_models_one_body_call_equals_one_call_per_group(name, n_groups, rng, per_group_model):
+    """Groups stacked in the batch: same outputs as G calls for any B, H, W, (almost) bitwise in float32."""
+    model = get_model(name, n_dates=6, n_bands=4, n_classes=5, n_groups=n_groups)
+    reference = per_group_model(model, n_groups)
+    assert model.input_shape == reference.input_shape == (None, None, None, 24)
+    assert model.count_params() == reference.count_params()
+    for shape in ((3, 16, 12), (1, 8, 20)):
+        window = rng.random((*shape, 24), dtype=np.float32)
+        difference = np.abs(model(window, training=False) - reference(window, training=False)).max()
+        assert difference < 1e-5
+    forward = forward_function(model)  # one trace for any B, H, W
+    window = rng.random((2, 12, 8, 24), dtype=np.float32)
+    assert np.abs(forward(window) - reference(window, training=False)).max() < 1e-5
+
+
+@pytest.mark.parametrize("name", ["mlp", "fgunet"])
+def test_models_one_body_call_in_bfloat16(name, rng, small, per_group_model):
+    mixed = get_model(name, **small, precision="bfloat16")
+    for layer in ("temporal_groups", "late_fusion"):
+        assert mixed.get_layer(layer).compute_dtype == "bfloat16"
+    window = rng.random((2, 16, 12, 24), dtype=np.float32)
+    out = mixed(window, training=False)
+    assert out.dtype == tf.float32
+    reference = per_group_model(mixed, small["n_groups"])(window, training=False)
+    # bfloat16 keeps 8 bits of mantissa: only the kernels' summation order may differ between the two graphs
+    np.testing.assert_allclose(out, reference, atol=2e-2)
+
+
 @pytest.mark.parametrize("name", ["mlp", "fgunet"])
 def test_models_one_shared_body_applied_to_each_date_major_group(name, small_window, small):
     """Recompute the model by hand: the SAME body on channels [g*8, (g+1)*8) of each group, then the head."""

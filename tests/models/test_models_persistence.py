@@ -79,3 +79,19 @@ def test_models_load_errors(tmp_path, rng, small):
         f.attrs["metadata"] = json.dumps(values)
     with pytest.raises(InputFormatError, match="do not fit"):
         load_model(path)
+
+
+@pytest.mark.parametrize("name", ["mlp", "unet", "fgunet"])
+def test_models_file_saved_from_per_group_graph_loads(name, tmp_path, rng, small, per_group_model):
+    """Files written before issue 13 (group body called once per group) load into the one-call graph."""
+    from landcover_hpc.models import registry
+
+    source = get_model(name, **small, extra_channels_per_date=2)
+    old = per_group_model(source, small["n_groups"])
+    object.__setattr__(old, registry._SPEC_ATTRIBUTE, model_spec(source))  # as get_model attached it then
+    assert [w.name for w in old.weights] == [w.name for w in source.weights]
+    save_model(tmp_path / "old.h5", old, _metadata(rng))
+    loaded, _ = load_model(tmp_path / "old.h5")
+    assert loaded.get_layer("group_body") is not source.get_layer("group_body")
+    window = rng.random((2, 16, 12, 36), dtype=np.float32)
+    assert np.abs(loaded(window, training=False) - old(window, training=False)).max() < 1e-5
