@@ -19,6 +19,7 @@ MPIRUN=${MPIRUN:-mpirun --oversubscribe --allow-run-as-root --bind-to none}
 RANKS=${BENCH_RANKS:-2}
 SEEDS=${BENCH_SEEDS:-0 1 2}
 MODELS=${BENCH_MODELS:-fgunet unet mlp}
+EPOCHS=${BENCH_EPOCHS:-40}  # at most: each training stops at its validation plateau (configs/demo.yaml's patience)
 LOTO_TILES=${BENCH_LOTO_TILES:-T31UDQ,T30TWT,T32ULU}
 GEOMETRY_TILES=${BENCH_GEOMETRY_TILES:-T31UDQ T30TWT}
 TILES=T31UDQ,T30TWT,T30TYN,T31TGK,T30TXQ,T30UXV,T31TCJ,T31UEQ,T30UVU,T31TEJ,T32ULU
@@ -43,6 +44,7 @@ for seed in $SEEDS; do
         # shellcheck disable=SC2086
         $MPIRUN -n "$RANKS" -x TF_CPP_MIN_LOG_LEVEL -x PYTHONUNBUFFERED $BIN/landcover-train --config configs/demo.yaml \
             --resume data.store="$OUT/store" model.name="$model" training.seed="$seed" output.run_dir="$run" \
+            training.epochs="$EPOCHS" \
             | grep -E "^epoch [0-9]+/[0-9]+:|stopping" || true
         [ -f "$run/final_model.h5" ] || { echo "training ${NAME[$model]} seed $seed failed: see above" >&2; exit 1; }
         $BIN/landcover-predict --tile "$TILES" --store "$OUT/store" --model "$run/best_model.h5" \
@@ -67,7 +69,8 @@ for variant in "sampler_only training.class_weights=none" "weights_only data.bal
     run="$OUT/runs/fgunet_${name}_s$first"
     # shellcheck disable=SC2086
     $MPIRUN -n "$RANKS" -x TF_CPP_MIN_LOG_LEVEL -x PYTHONUNBUFFERED $BIN/landcover-train --config configs/demo.yaml \
-        --resume data.store="$OUT/store" training.seed="$first" output.run_dir="$run" ${variant#* } \
+        --resume data.store="$OUT/store" training.seed="$first" output.run_dir="$run" training.epochs="$EPOCHS" \
+        ${variant#* } \
         | grep -E "stopping" || true
     $BIN/landcover-predict --tile "$TILES" --store "$OUT/store" --model "$run/best_model.h5" \
         --out "$OUT/maps/fgunet_${name}_s$first" > /dev/null
@@ -88,6 +91,7 @@ $BIN/landcover-rf loto --store "$OUT/store" --held-out "$LOTO_TILES" --seed "$fi
 # shellcheck disable=SC2086
 $MPIRUN -n "$RANKS" -x TF_CPP_MIN_LOG_LEVEL -x PYTHONUNBUFFERED $BIN/landcover-train --config configs/demo.yaml \
     --loto "$OUT/loto/fgunet" --held-out "$LOTO_TILES" data.store="$OUT/store" training.seed="$first" \
+    training.epochs="$EPOCHS" \
     | grep -E "held out" || true
 
 say "5/5 comparison -> $OUT/report"
