@@ -27,22 +27,24 @@ __all__ = ["Evaluations", "collect_evaluations", "load_evaluations", "kappa_tabl
 Evaluations = dict[str, dict[str, list[dict]]]
 
 
+def _tile_files(folder: str | Path, suffix: str, tool: str, tiles: Sequence[str] | None, what: str = "") -> list[Path]:
+    """The ``<TILE><suffix>`` files of a result folder (of ``tiles`` only, if given); none is an error that
+    names the folder and the ``tool`` that writes them."""
+    folder = Path(folder)
+    if not folder.is_dir():
+        raise InputNotFoundError(f"result folder {folder}{what} not found: run {tool} --out {folder} first")
+    files = [f for f in sorted(folder.glob(f"*{suffix}")) if not tiles or f.name[: -len(suffix)] in tiles]
+    if not files:
+        raise InputNotFoundError(f"no <TILE>{suffix} in {folder}{what}: run {tool} --out {folder} first")
+    return files
+
+
 def collect_evaluations(pairs: Sequence[tuple[str, str | Path]], tiles: Sequence[str] | None = None) -> Evaluations:
     """Read ``<TILE>_eval.json`` files of ``(method, folder)`` pairs; a method given several folders gets
     one repeat per folder."""
     out: Evaluations = {}
     for method, folder in pairs:
-        folder = Path(folder)
-        if not folder.is_dir():
-            raise InputNotFoundError(f"evaluation folder {folder} (method {method}) not found: run landcover-evaluate "
-                                     f"--out {folder} first")
-        files = sorted(folder.glob("*_eval.json"))
-        if tiles:
-            files = [f for f in files if f.name[: -len("_eval.json")] in tiles]
-        if not files:
-            raise InputNotFoundError(f"no <TILE>_eval.json in {folder} (method {method}): run landcover-evaluate "
-                                     f"--out {folder} first")
-        for f in files:
+        for f in _tile_files(folder, "_eval.json", "landcover-evaluate", tiles, f" (method {method})"):
             result = load_evaluation(f)
             out.setdefault(method, {}).setdefault(result["tile"], []).append(result)
     return out
@@ -172,17 +174,7 @@ def collect_geometry(folders: Sequence[str | Path], tiles: Sequence[str] | None 
     found in several folders (e.g. one run per method) are pooled, a map name given twice is an error."""
     out: dict[str, dict] = {}
     for folder in folders:
-        folder = Path(folder)
-        if not folder.is_dir():
-            raise InputNotFoundError(f"geometry folder {folder} not found: run landcover-geometry --out {folder} "
-                                     f"first")
-        files = sorted(folder.glob("*_geometry.json"))
-        if tiles:
-            files = [f for f in files if f.name[: -len("_geometry.json")] in tiles]
-        if not files:
-            raise InputNotFoundError(f"no <TILE>_geometry.json in {folder}: run landcover-geometry --out {folder} "
-                                     f"first")
-        for f in files:
+        for f in _tile_files(folder, "_geometry.json", "landcover-geometry", tiles):
             result = load_geometry(f)
             pooled = out.setdefault(result["tile"], {**result, "maps": {}})
             twice = sorted(set(pooled["maps"]) & set(result["maps"]))
