@@ -23,14 +23,14 @@ def test_shellcheck_is_clean():
 
 
 @pytest.mark.slow
-def test_train_fgunet_script_runs_with_mpirun(tmp_path, store_dir):
+def test_train_fgunet_script_runs_with_mpirun(tmp_path, train_store):
     """`sbatch slurm/train_fgunet.sh` as Slurm would run it (LAUNCHER=mpirun instead of srun), on 2 ranks."""
     env = {k: v for k, v in os.environ.items() if not k.startswith(("OMPI_", "PMIX_", "PMI_"))}
     env.update(LANDCOVER_HPC_HOME=str(Path.cwd()), LAUNCHER="mpirun", SLURM_CPUS_PER_TASK="1",
                OMPI_ALLOW_RUN_AS_ROOT="1", OMPI_ALLOW_RUN_AS_ROOT_CONFIRM="1",
                OMPI_MCA_rmaps_base_oversubscribe="1", PATH=f"{Path(sys.executable).parent}:{env['PATH']}")
     run_dir = tmp_path / "run"
-    out = subprocess.run(["bash", "slurm/train_fgunet.sh", f"data.store={store_dir}", f"output.run_dir={run_dir}",
+    out = subprocess.run(["bash", "slurm/train_fgunet.sh", f"data.store={train_store}", f"output.run_dir={run_dir}",
                           "model.name=mlp", "training.epochs=1", "training.batches_per_epoch=2",
                           "training.batch_size=2", "training.validation_batches=1"],
                          capture_output=True, text=True, env=env, timeout=600)

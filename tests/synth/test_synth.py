@@ -168,7 +168,7 @@ def test_cloudy_dates_are_gap_filled_linearly(tmp_path, nomenclature):
     cloudy, clear = interpolated_share(0.4), interpolated_share(0.0)
     print(f"share of pixel-dates lying on a line between their neighbours: {cloudy:.3f} (clouds), {clear:.3f}")
     assert 0.1 < cloudy < 0.6
-    assert clear < 0.01
+    assert clear < 0.05 and cloudy > 10 * clear  # flat series (water, rock) lie on a line by themselves
 
 
 def test_reference_has_a_few_percent_confusable_mislabels(tmp_path, nomenclature):

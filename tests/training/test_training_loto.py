@@ -14,8 +14,19 @@ from landcover_hpc.models import load_model
 from test_training_distributed import clean_env  # noqa: E402 - the test folder is on sys.path
 
 
+@pytest.fixture(scope="module")
+def loto_store(tmp_path_factory, synth_root, nomenclature):
+    """Stores in which one 160 px tile alone has validation positions: 16 px patches, 20 % validation."""
+    from landcover_hpc.data import PrepareOptions, prepare_dataset
+
+    out = tmp_path_factory.mktemp("loto_store")
+    prepare_dataset(synth_root, out, nomenclature, PrepareOptions(patch_size=16, stride=4, val_fraction=0.2))
+    return out
+
+
 @pytest.mark.slow
-def test_each_fold_trains_and_normalises_on_the_other_tiles_only(tmp_path, train_store):
+def test_each_fold_trains_and_normalises_on_the_other_tiles_only(tmp_path, loto_store):
+    train_store = loto_store
     out = subprocess.run(
         [sys.executable, "-m", "landcover_hpc.cli.train", "--config", str(Path("configs") / "demo.yaml"),
          "--loto", str(tmp_path), f"data.store={train_store}", "model.name=mlp", "training.epochs=1",
