@@ -148,7 +148,12 @@ def train(config: Config, resume: bool = False, log=print) -> dict:
         sampler.load_state_dict(state["sampler"])
         start_epoch, best_kappa = state["epoch"] + 1, state["best_kappa"]
         best_epoch = state.get("best_epoch", start_epoch)
-        say(f"resuming from {checkpoint_path}: epoch {start_epoch + 1}, step {start_epoch * steps_per_epoch}")
+        if tcfg.patience is not None and start_epoch - best_epoch >= tcfg.patience:
+            say(f"{checkpoint_path}: the run already stopped at its validation plateau (epoch {start_epoch}): "
+                "nothing to do")
+            start_epoch = tcfg.epochs  # a requeued or re-run job does not train past its early stop
+        else:
+            say(f"resuming from {checkpoint_path}: epoch {start_epoch + 1}, step {start_epoch * steps_per_epoch}")
     elif resume:
         say(f"no checkpoint in {run_dir}: starting from scratch")
     hvd_tf.broadcast_variables(model.variables, root_rank=0)

@@ -113,10 +113,15 @@ def test_two_trainings_with_one_seed_give_identical_weights(tmp_path, train_stor
 @pytest.mark.slow
 def test_training_stops_at_the_validation_plateau(tmp_path, train_store):
     """With patience 1 and a learning rate of 0 the kappa never improves after epoch 1: stop at epoch 2."""
-    out = run([sys.executable, "-m", "landcover_hpc.cli.train", "--config", str(Path("configs") / "demo.yaml"),
-               f"data.store={train_store}", "model.name=mlp", "training.epochs=5", "training.batches_per_epoch=1",
-               "training.batch_size=2", "training.validation_batches=1", "training.learning_rate=1e-12",
-               "training.warmup_epochs=0", "training.patience=1", f"output.run_dir={tmp_path}"])
+    cmd = [sys.executable, "-m", "landcover_hpc.cli.train", "--config", str(Path("configs") / "demo.yaml"),
+           f"data.store={train_store}", "model.name=mlp", "training.epochs=5", "training.batches_per_epoch=1",
+           "training.batch_size=2", "training.validation_batches=1", "training.learning_rate=1e-12",
+           "training.warmup_epochs=0", "training.patience=1", f"output.run_dir={tmp_path}"]
+    out = run(cmd)
     assert "has not improved for 1 epochs: stopping at epoch 2 (best: epoch 1" in out.stdout
     assert len(_rows(tmp_path / "history.csv")) == 2
     assert (tmp_path / "final_model.h5").is_file() and (tmp_path / "best_model.h5").is_file()
+    final = (tmp_path / "final_model.h5").stat().st_mtime_ns
+    again = run(cmd + ["--resume"])  # a requeued job: nothing more to train
+    assert "already stopped at its validation plateau (epoch 2)" in again.stdout
+    assert len(_rows(tmp_path / "history.csv")) == 2 and (tmp_path / "final_model.h5").stat().st_mtime_ns == final
