@@ -218,7 +218,7 @@ def main(argv: list[str] | None = None) -> int:
     text = (f"command: {command}\nrun time: {total:.0f} s ("
             + ", ".join(f"{k} {v:.0f} s" for k, v in seconds.items()) + ")\n"
             f"FG-UNET: {config['training']['epochs']} epochs x {config['training']['batches_per_epoch']}"
-            f" batches x {config['training']['batch_size']} patches of 32 px, final model; RF: 100 trees, "
+            f" batches x {config['training']['batch_size']} patches of 32 px, best model (validation parcels); RF: 100 trees, "
             f"depth 20; seeds {seeds}; scores on test-parcel pixels, sd over seeds (ddof 1)\n\n"
             + markdown_table(rows))
     print("\n" + text)
