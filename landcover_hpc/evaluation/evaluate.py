@@ -149,18 +149,24 @@ def plot_confusion(cm: np.ndarray, names: list[str], out_png: str | Path, title:
     return save_figure(fig, out_png)
 
 
-def load_evaluation(path: str | Path) -> dict:
-    """Read a ``<TILE>_eval.json``."""
+def load_result(path: str | Path, result_format: str, tool: str, what: str) -> dict:
+    """Read a JSON result file of ``tool`` whose ``format`` must be ``result_format``; ``what`` names it in
+    errors (e.g. "evaluation")."""
     path = Path(path)
     if not path.is_file():
-        raise InputNotFoundError(f"evaluation {path} not found: run landcover-evaluate first")
+        raise InputNotFoundError(f"{what} {path} not found: run {tool} first")
     try:
         result = json.loads(path.read_text())
     except ValueError as exc:
         raise InputFormatError(f"{path}: not valid JSON ({exc})") from None
-    if not isinstance(result, dict) or result.get("format") != EVAL_FORMAT:
-        raise InputFormatError(f"{path}: not a landcover-evaluate result (format {EVAL_FORMAT!r} expected)")
+    if not isinstance(result, dict) or result.get("format") != result_format:
+        raise InputFormatError(f"{path}: not a {tool} result (format {result_format!r} expected)")
     return result
+
+
+def load_evaluation(path: str | Path) -> dict:
+    """Read a ``<TILE>_eval.json``."""
+    return load_result(path, EVAL_FORMAT, "landcover-evaluate", "evaluation")
 
 
 def _json_safe(obj):

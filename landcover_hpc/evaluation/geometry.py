@@ -38,7 +38,6 @@ map measured against the other RF references gives the pixel-based level the CNN
 
 from __future__ import annotations
 
-import json
 from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Mapping, Sequence
@@ -325,14 +324,6 @@ def evaluate_geometry(tile: str, maps: Mapping[str, str | Path], references: Seq
 
 def load_geometry(path: str | Path) -> dict:
     """Read a ``<TILE>_geometry.json`` written by :func:`evaluate_geometry` (NaN stored as null)."""
-    path = Path(path)
-    if not path.is_file():
-        raise InputNotFoundError(f"geometry result {path} not found: run landcover-geometry first")
-    try:
-        result = json.loads(path.read_text())
-    except ValueError as exc:
-        raise InputFormatError(f"{path}: not valid JSON ({exc})") from None
-    if not isinstance(result, dict) or result.get("format") != GEOMETRY_FORMAT:
-        raise InputFormatError(f"{path}: not a landcover-geometry result (format {GEOMETRY_FORMAT!r} "
-                               f"expected)")
-    return result
+    from .evaluate import load_result
+
+    return load_result(path, GEOMETRY_FORMAT, "landcover-geometry", "geometry result")

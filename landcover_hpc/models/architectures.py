@@ -54,16 +54,23 @@ PRECISION_POLICIES = {"float32": "float32", "bfloat16": "mixed_bfloat16"}
 layers = tf.keras.layers
 
 
-class TemporalGroupsToBatch(layers.Layer):
+class _TemporalGroupsLayer(layers.Layer):
+    """A layer parametrised by the number G of temporal groups (serialised with the model config)."""
+
+    def __init__(self, n_groups: int, **kwargs):
+        super().__init__(**kwargs)
+        self.n_groups = n_groups
+
+    def get_config(self):
+        return {**super().get_config(), "n_groups": self.n_groups}
+
+
+class TemporalGroupsToBatch(_TemporalGroupsLayer):
     """Stack the G temporal groups of a date-major stack in the batch dimension.
 
     Input ``(B, H, W, G*c)``, group g being the channels ``[g*c, (g+1)*c)`` (dates ``g*T/G .. (g+1)*T/G - 1``);
     output ``(B*G, H, W, c)``, window-major: row ``b*G + g`` is group g of window b.
     """
-
-    def __init__(self, n_groups: int, **kwargs):
-        super().__init__(**kwargs)
-        self.n_groups = n_groups
 
     def call(self, inputs):
         if self.n_groups == 1:
@@ -78,20 +85,13 @@ class TemporalGroupsToBatch(layers.Layer):
         b, h, w, c = tf.TensorShape(input_shape).as_list()
         return tf.TensorShape([None if b is None else b * self.n_groups, h, w, c // self.n_groups])
 
-    def get_config(self):
-        return {**super().get_config(), "n_groups": self.n_groups}
 
-
-class BatchToTemporalGroups(layers.Layer):
+class BatchToTemporalGroups(_TemporalGroupsLayer):
     """Inverse of :class:`TemporalGroupsToBatch` on the body's features: concatenate each window's groups.
 
     Input ``(B*G, H, W, F)``, row ``b*G + g`` group g of window b; output ``(B, H, W, G*F)``, channels
     ``[g*F, (g+1)*F)`` from group g: the order of a concatenation of the G per-group outputs.
     """
-
-    def __init__(self, n_groups: int, **kwargs):
-        super().__init__(**kwargs)
-        self.n_groups = n_groups
 
     def call(self, inputs):
         if self.n_groups == 1:
@@ -105,9 +105,6 @@ class BatchToTemporalGroups(layers.Layer):
     def compute_output_shape(self, input_shape):
         b, h, w, f = tf.TensorShape(input_shape).as_list()
         return tf.TensorShape([None if b is None else b // self.n_groups, h, w, f * self.n_groups])
-
-    def get_config(self):
-        return {**super().get_config(), "n_groups": self.n_groups}
 
 
 class DatesToSequence(layers.Layer):
