@@ -10,7 +10,7 @@ from __future__ import annotations
 import os
 from typing import Sequence, TypeVar
 
-__all__ = ["launched_by_mpi", "world", "my_share"]
+__all__ = ["launched_by_mpi", "world", "my_share", "raise_together"]
 
 T = TypeVar("T")
 _LAUNCHER_VARS = ("OMPI_COMM_WORLD_SIZE", "PMI_SIZE", "PMIX_RANK", "MPI_LOCALNRANKS")
@@ -33,3 +33,22 @@ def world():
 def my_share(items: Sequence[T], split_index: int, num_splits: int) -> list[T]:
     """The items of split ``split_index`` out of ``num_splits`` (round robin, order kept)."""
     return [item for i, item in enumerate(items) if i % num_splits == split_index]
+
+
+def raise_together(comm, error: BaseException | None, what: str) -> None:
+    """Raise on every rank of ``comm`` if any rank failed (collective: every rank must call it).
+
+    The failing rank raises its own ``error``; the others raise an :class:`InputFormatError` saying that
+    another rank failed while ``what`` (e.g. "preparing tiles/"). ``comm`` None: raise ``error`` if any.
+    """
+    if comm is not None:
+        from mpi4py import MPI
+
+        if comm.allreduce(int(error is None), op=MPI.MIN):
+            return
+    if error is not None:
+        raise error
+    if comm is not None:
+        from .errors import InputFormatError
+
+        raise InputFormatError(f"another rank failed while {what}: see its message")

@@ -24,7 +24,7 @@ from .. import __version__
 from ..errors import EmptyReferenceError, InputFormatError, NoDataTileError, UnknownClassError
 from ..io import atomic_path, write_json_atomic
 from ..nomenclature import Nomenclature
-from ..parallel import my_share, world
+from ..parallel import my_share, raise_together, world
 from ..progress import Progress
 from .positions import valid_positions
 from .split import SPLITS, split_objects
@@ -257,12 +257,7 @@ def prepare_dataset(input_dir: str | Path, out_dir: str | Path, nomenclature: No
                          show_progress=(rank == 0))
     except Exception as exc:  # noqa: BLE001 - re-raised after the other ranks know
         error = exc
-    if comm is not None:
-        errors = comm.allgather(error is not None)
-        if any(errors) and error is None:
-            raise InputFormatError(f"another rank failed while preparing {input_dir}: see its message")
-    if error is not None:
-        raise error
+    raise_together(comm, error, f"preparing {input_dir}")
 
     stores = [TileStore(out_dir / f"{d.name}.h5") for d in tile_dirs]
     try:

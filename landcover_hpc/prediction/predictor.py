@@ -29,6 +29,7 @@ from ..io import file_sha256
 from ..maps import MapWriter, quicklook
 from ..maps.geotiff import CONFIDENCE_NODATA
 from ..nomenclature import nomenclature_from_dict
+from ..parallel import raise_together
 from ..progress import Progress
 from ..sampling.transforms import model_input
 from .windows import PredictionWindow, plan_windows
@@ -133,10 +134,7 @@ def _run(store, model, meta, nomenclature, windows, tags, out_dir, options, comm
                 writer.done = set()
         except LandcoverError as exc:
             error = exc
-    if comm is not None:
-        error = comm.bcast(error, root=0)
-    if error is not None:
-        raise error
+    raise_together(comm, error, f"opening the maps of {store.tile_id} in {out_dir}")
     done = writer.done if rank == 0 else None
     if comm is not None:
         skip, done = comm.bcast((skip, done), root=0)

@@ -13,7 +13,7 @@ from typing import Any
 import numpy as np
 
 __all__ = ["rank_and_size", "duplicate", "ranks_on_node", "broadcast_object", "broadcast_plan",
-           "all_ok", "exchange_patches", "free"]
+           "exchange_patches", "free"]
 
 
 def rank_and_size(comm) -> tuple[int, int]:
@@ -46,15 +46,6 @@ def ranks_on_node(comm) -> int:
 def broadcast_object(comm, value: Any, root: int = 0) -> Any:
     """Small metadata (a few KB) from ``root`` to every rank."""
     return value if comm is None else comm.bcast(value, root=root)
-
-
-def all_ok(comm, ok: bool) -> bool:
-    """True on every rank when ``ok`` is True on every rank (collective), so all ranks raise together."""
-    if comm is None:
-        return ok
-    from mpi4py import MPI
-
-    return bool(comm.allreduce(int(ok), op=MPI.MIN))
 
 
 def broadcast_plan(comm, table: np.ndarray | None, n_patches: int, n_fields: int) -> np.ndarray:

@@ -24,6 +24,7 @@ import numpy as np
 from ..data.store import TileStore
 from ..data.prepare import dataset_percentiles
 from ..errors import ConfigError, InputFormatError, InputNotFoundError, LandcoverError
+from ..parallel import raise_together
 from . import exchange
 from .plan import (BALANCES, PLAN_FIELDS, BatchPlan, assign_tiles, available_classes, draw_batch_plan, plan_from_array,
                    receive_order, send_order)
@@ -86,15 +87,6 @@ def _dataset_tiles(store_dir: Path) -> list[str]:
     return sorted(p.stem for p in store_dir.glob("*.h5"))
 
 
-def _raise_together(comm, error: BaseException | None, what: str) -> None:
-    """Raise on every rank if any rank failed (collective), the failing rank's own error where it has one."""
-    if exchange.all_ok(comm, error is None):
-        return
-    if error is not None:
-        raise error
-    raise InputFormatError(f"another rank failed while {what}: see its message")
-
-
 class PatchSampler:
     """Class-balanced patches of a prepared dataset, distributed over the ranks of ``comm``.
 
@@ -139,7 +131,7 @@ class PatchSampler:
                 meta = self._read_dataset(percentiles)
         except LandcoverError as exc:
             error = exc
-        _raise_together(self.comm, error, f"reading {self.store_dir}")
+        raise_together(self.comm, error, f"reading {self.store_dir}")
         meta = exchange.broadcast_object(self.comm, meta)
         self.patch_size, self.n_dates = meta["patch_size"], meta["n_dates"]
         self.bands, self.class_codes = tuple(meta["bands"]), tuple(meta["class_codes"])
@@ -158,7 +150,7 @@ class PatchSampler:
                 self.local[int(t)] = TilePatches(self.store_dir / f"{self.tile_ids[t]}.h5", in_memory)
         except LandcoverError as exc:
             error = exc
-        _raise_together(self.comm, error, f"loading tiles of {self.store_dir}")
+        raise_together(self.comm, error, f"loading tiles of {self.store_dir}")
 
     # -- set-up (rank 0) -------------------------------------------------------------------------------
     def _read_dataset(self, percentiles: np.ndarray | None) -> dict[str, Any]:

@@ -40,3 +40,18 @@ def test_prepare_with_several_ranks_equals_serial(comm, shared_tmp, nomenclature
         assert np.array_equal(a.read_labels("train"), b.read_labels("train"))
         assert np.array_equal(a.percentiles, b.percentiles)
     comm.Barrier()
+
+
+def test_raise_together_raises_on_every_rank_when_one_fails(comm):
+    from landcover_hpc.errors import InputFormatError
+    from landcover_hpc.parallel import raise_together
+
+    raise_together(comm, None, "doing nothing")  # no rank failed: returns on every rank
+    failing = comm.Get_size() - 1
+    own = ValueError("this rank's own error")
+    with pytest.raises((ValueError, InputFormatError)) as caught:
+        raise_together(comm, own if comm.Get_rank() == failing else None, "reading T31UDQ.h5")
+    if comm.Get_rank() == failing:
+        assert caught.value is own
+    else:
+        assert "another rank failed while reading T31UDQ.h5" in str(caught.value)
