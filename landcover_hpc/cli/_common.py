@@ -6,9 +6,10 @@ import argparse
 import sys
 from typing import Callable
 
+from ..config.flags import comma_list
 from ..errors import LandcoverError
 
-__all__ = ["run_cli", "comma_list", "name_value", "EXIT_USER_ERROR"]
+__all__ = ["run_cli", "comma_list", "name_value", "config_from_args", "print_config", "EXIT_USER_ERROR"]
 
 EXIT_USER_ERROR = 2
 
@@ -25,12 +26,18 @@ def run_cli(prog: str, body: Callable[[], int | None]) -> int:
         return 130
 
 
-def comma_list(text: str) -> list[str]:
-    """argparse type for ``A,B,C`` lists."""
-    items = [t.strip() for t in text.split(",") if t.strip()]
-    if not items:
-        raise argparse.ArgumentTypeError("expected a comma-separated list, e.g. T31UDQ,T30TWT")
-    return items
+def config_from_args(schema: type, args: argparse.Namespace):
+    """The command's validated config: ``--config FILE``, then the flags generated from ``schema``, then the
+    ``section.key=value`` overrides (options of :func:`landcover_hpc.config.add_config_options`)."""
+    from ..config import flag_values, load_config
+
+    return load_config(schema, args.config, args.overrides, flag_values(args))
+
+
+def print_config(config) -> int:
+    """``--print-config``: the effective config as YAML on stdout (it loads back to the same config); exit 0."""
+    print(config.to_yaml(), end="")
+    return 0
 
 
 def name_value(form: str, example: str) -> Callable[[str], tuple[str, str]]:

@@ -5,7 +5,9 @@ from __future__ import annotations
 import argparse
 import sys
 
-from ._common import comma_list, run_cli
+from ..config import add_config_options, add_schema_flags
+from ..config.train import TrainConfig
+from ._common import comma_list, config_from_args, print_config, run_cli
 
 PROG = "landcover-train"
 
@@ -13,9 +15,9 @@ PROG = "landcover-train"
 def build_parser() -> argparse.ArgumentParser:
     p = argparse.ArgumentParser(prog=PROG, description=(
         "Train a land-cover model on prepared tile stores (Horovod data parallelism: run it under "
-        "mpirun -n N or srun for N ranks). Every config value can be overridden as section.key=value, "
-        "e.g. training.epochs=3 model.name=unet output.run_dir=runs/test."))
-    p.add_argument("--config", default=None, help="YAML config (see configs/); default: built-in defaults")
+        "mpirun -n N or srun for N ranks). Every config value can be set by its flag or overridden as "
+        "section.key=value, e.g. training.epochs=3 model.name=unet output.run_dir=runs/test."))
+    add_config_options(p)
     p.add_argument("--resume", action="store_true",
                    help="continue from RUN_DIR/checkpoint.h5 with the same schedule and batches")
     p.add_argument("--loto", metavar="OUT", default=None,
@@ -23,7 +25,10 @@ def build_parser() -> argparse.ArgumentParser:
                         "others, map it and evaluate it on its test objects; folds, maps and OUT/eval/ go to OUT")
     p.add_argument("--held-out", type=comma_list, default=None,
                    help="with --loto: tiles held out in turn, each against all the other tiles (default: every tile)")
-    p.add_argument("overrides", nargs="*", metavar="section.key=value", help="config overrides")
+    add_schema_flags(p, TrainConfig)
+    for section in ("model", "data", "training", "output"):
+        add_schema_flags(p.add_argument_group(f"{section} (config section)"), TrainConfig, under=(section,),
+                         flag_prefix=f"{section}-")
     return p
 
 
@@ -31,10 +36,11 @@ def main(argv: list[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
 
     def body() -> int:
-        from ..training.config import load_config
+        config = config_from_args(TrainConfig, args)
+        if args.print_config:
+            return print_config(config)
         from ..training.trainer import train
 
-        config = load_config(args.config, args.overrides)
         log = lambda line: print(line, flush=True)  # noqa: E731
         if args.loto is None:
             train(config, resume=args.resume, log=log)

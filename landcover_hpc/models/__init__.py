@@ -13,16 +13,28 @@ The models are fully convolutional; H and W must be multiples of 4.
 - ``inference``: window-size check and one-window prediction;
 - ``flops``: analytic FLOP count per pixel.
 
-Nothing here builds a model or configures TensorFlow at import time.
+- ``names``: the model names, precisions and defaults, without TensorFlow (what configs validate against).
+
+Nothing here builds a model or configures TensorFlow at import time; TensorFlow itself is imported only when
+one of the TensorFlow-backed names is first used.
 """
 
-from .architectures import build_fgunet, build_lstm, build_mlp, build_tsfgunet, build_unet
-from .flops import flops_per_pixel
-from .inference import SIZE_MULTIPLE, check_window_size, forward_function, predict_window
-from .losses import WeightedSparseCrossEntropy, class_weights, weighted_sparse_crossentropy
-from .metrics import CohenKappa, LabelledAccuracy
-from .persistence import ModelMetadata, load_model, save_model
-from .registry import MODEL_NAMES, PRECISIONS, ModelSpec, get_model, model_spec
+import importlib
+
+from .names import MODEL_NAMES, PRECISIONS
+
+# Everything but the names is loaded on first use (PEP 562): importing landcover_hpc.models, or its
+# TensorFlow-free ``names`` module, must not cost a TensorFlow import (configs are checked on login nodes).
+_LAZY = {
+    "architectures": ("build_fgunet", "build_unet", "build_mlp", "build_lstm", "build_tsfgunet"),
+    "flops": ("flops_per_pixel",),
+    "inference": ("SIZE_MULTIPLE", "check_window_size", "forward_function", "predict_window"),
+    "losses": ("class_weights", "weighted_sparse_crossentropy", "WeightedSparseCrossEntropy"),
+    "metrics": ("LabelledAccuracy", "CohenKappa"),
+    "persistence": ("ModelMetadata", "save_model", "load_model"),
+    "registry": ("ModelSpec", "get_model", "model_spec"),
+}
+_MODULE_OF = {name: module for module, names in _LAZY.items() for name in names}
 
 __all__ = [
     "MODEL_NAMES",
@@ -49,3 +61,12 @@ __all__ = [
     "load_model",
     "flops_per_pixel",
 ]
+
+
+def __getattr__(name: str):
+    """Import the submodule defining ``name`` on first access (see ``_LAZY``)."""
+    if name not in _MODULE_OF:
+        raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+    value = getattr(importlib.import_module(f".{_MODULE_OF[name]}", __name__), name)
+    globals()[name] = value
+    return value

@@ -15,6 +15,7 @@ import tensorflow as tf
 
 from ..errors import ConfigError
 from .architectures import PRECISION_POLICIES, build_fgunet, build_lstm, build_mlp, build_tsfgunet, build_unet
+from .names import DEFAULT_DROPOUT, DEFAULT_N_GROUPS, DEFAULT_PRECISION, MODEL_NAMES, PRECISIONS
 
 __all__ = ["MODEL_NAMES", "PRECISIONS", "ModelSpec", "get_model", "model_spec"]
 
@@ -25,10 +26,9 @@ _BUILDERS: dict[str, Callable[..., tf.keras.Model]] = {
     "lstm": build_lstm,
     "tsfgunet": build_tsfgunet,
 }
-#: Valid architecture names, in the order of the paper's Table 2 comparison.
-MODEL_NAMES: tuple[str, ...] = tuple(_BUILDERS)
-#: Valid ``precision`` values.
-PRECISIONS: tuple[str, ...] = tuple(PRECISION_POLICIES)
+# The configs validate against models.names (no TensorFlow); a builder or policy added here must be named there.
+assert tuple(_BUILDERS) == MODEL_NAMES, f"models.names.MODEL_NAMES {MODEL_NAMES} != builders {tuple(_BUILDERS)}"
+assert tuple(PRECISION_POLICIES) == PRECISIONS, f"models.names.PRECISIONS {PRECISIONS} != {tuple(PRECISION_POLICIES)}"
 
 _SPEC_ATTRIBUTE = "_landcover_spec"
 
@@ -50,10 +50,10 @@ class ModelSpec:
     n_dates: int
     n_bands: int
     n_classes: int
-    n_groups: int = 11
+    n_groups: int = DEFAULT_N_GROUPS
     extra_channels_per_date: int = 0
-    precision: str = "float32"
-    dropout: float = 0.2
+    precision: str = DEFAULT_PRECISION
+    dropout: float = DEFAULT_DROPOUT
     options: dict[str, Any] = field(default_factory=dict)
 
     @property
@@ -98,10 +98,10 @@ def get_model(
     n_dates: int,
     n_bands: int,
     n_classes: int,
-    n_groups: int = 11,
+    n_groups: int = DEFAULT_N_GROUPS,
     extra_channels_per_date: int = 0,
-    precision: str = "float32",
-    dropout: float = 0.2,
+    precision: str = DEFAULT_PRECISION,
+    dropout: float = DEFAULT_DROPOUT,
     **options: Any,
 ) -> tf.keras.Model:
     """Build an uncompiled model by architecture name.

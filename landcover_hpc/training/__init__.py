@@ -1,10 +1,10 @@
 """Horovod-Keras training (``landcover-train``): typed configs, the warm-up schedule, checkpoints, the loop.
 
-``config`` (typed, validated YAML configs with command-line overrides), ``schedule`` (learning rate per
+The typed training config is :mod:`landcover_hpc.config.train`. ``schedule`` (learning rate per
 step, pure), ``checkpoint`` (atomic HDF5 checkpoints), ``trainer`` (the distributed training loop).
 """
 
-from .config import Config, load_config
+from ..config.train import Config, load_config
 from .schedule import learning_rate
 
 __all__ = ["Config", "load_config", "learning_rate", "train"]

@@ -12,7 +12,7 @@ from __future__ import annotations
 import copy
 from pathlib import Path
 
-from .config import Config
+from ..config.train import Config
 
 __all__ = ["cnn_train_and_predict"]
 

@@ -43,7 +43,7 @@ from ..io import atomic_path, write_text_atomic
 from ..models import WeightedSparseCrossEntropy
 from ..parallel import launched_by_mpi
 from .checkpoint import load_checkpoint, save_checkpoint
-from .config import Config
+from ..config.train import Config
 from .schedule import learning_rate
 
 __all__ = ["train", "train_step", "validate", "ScaledLoss"]

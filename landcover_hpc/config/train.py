@@ -1,0 +1,89 @@
+"""``landcover-train``: the training config (sections model, data, training, output; configs/fgunet.yaml).
+
+The effective config is saved with the run (``RUN_DIR/config.yaml``) and in the model file. Model names and
+precisions come from :mod:`landcover_hpc.models.names`, so validating a config never imports TensorFlow.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Iterable, Literal
+
+from pydantic import Field
+
+from ..errors import ConfigError
+from ..models.names import (DEFAULT_DROPOUT, DEFAULT_N_GROUPS, DEFAULT_PRECISION, GROUPED_MODELS, MODEL_NAMES,
+                            PRECISIONS)
+from ..sampling.plan import BALANCES
+from .schema import Section, load_config as _load
+
+__all__ = ["ModelConfig", "DataConfig", "TrainingConfig", "OutputConfig", "TrainConfig", "Config", "load_config",
+           "CLASS_WEIGHTINGS"]
+
+CLASS_WEIGHTINGS = ("inverse_frequency", "none")
+
+
+class ModelConfig(Section):
+    name: Literal[MODEL_NAMES] = Field("fgunet", description="architecture")
+    n_groups: int = Field(DEFAULT_N_GROUPS, ge=1,
+                          description="temporal groups (late fusion); must divide the number of dates")
+    dropout: float = Field(DEFAULT_DROPOUT, ge=0.0, lt=1.0, description="dropout rate")
+    precision: Literal[PRECISIONS] = Field(DEFAULT_PRECISION, description="bfloat16: mixed precision")
+
+
+class DataConfig(Section):
+    store: str = Field("demo_output/store", description="landcover-prepare output folder")
+    tiles: list[str] | None = Field(None, description="tiles to train on (default: all)")
+    indices: bool = Field(False, description="append NDVI, NDWI, brightness per date")
+    augment: bool = Field(True, description="random flips and rotations of the patches")
+    balance: Literal[BALANCES] = Field(
+        "classes", description="classes: draw each patch's class uniformly (paper); none: as frequent as its patches")
+    memory_budget: int | None = Field(
+        None, ge=0, description="bytes for in-memory tiles per node; none: 80 % of available memory")
+
+
+class TrainingConfig(Section):
+    epochs: int = Field(50, ge=1, description="epochs at most")
+    batches_per_epoch: int = Field(200, ge=1, description="batches per epoch and rank")
+    batch_size: int = Field(8, ge=1, description="patches per rank (b); the global batch is N x b")
+    learning_rate: float = Field(0.001, gt=0, description="base rate reached after the warm-up")
+    warmup_epochs: float = Field(5.0, ge=0, description="from lr / N up to lr (Goyal et al. 2017)")
+    optimizer: Literal["adam", "sgd"] = Field("adam", description="optimiser")
+    validation_batches: int = Field(
+        10, ge=1, description="per epoch, per rank, from the validation polygons (never the test ones)")
+    class_weights: Literal[CLASS_WEIGHTINGS] = Field(
+        "inverse_frequency", description="inverse_frequency: n_tot / n_k of the training pixels (paper eq. 2)")
+    patience: int | None = Field(
+        None, ge=1, description="stop when the validation kappa has not improved for this many epochs")
+    deterministic: bool = Field(True, description="TensorFlow op determinism: the same seed gives the same weights")
+    seed: int = Field(0, description="seed of the weights, the batches and the augmentation")
+
+
+class OutputConfig(Section):
+    run_dir: str = Field("runs/fgunet", description="checkpoints, best and final model, logs")
+    log_every: int = Field(10, ge=1, description="batches between progress lines")
+
+
+class TrainConfig(Section):
+    model: ModelConfig = Field(default_factory=ModelConfig)
+    data: DataConfig = Field(default_factory=DataConfig)
+    training: TrainingConfig = Field(default_factory=TrainingConfig)
+    output: OutputConfig = Field(default_factory=OutputConfig)
+    threads: int | None = Field(None, ge=1,
+                                description="threads per rank; none: SLURM_CPUS_PER_TASK or cores per local rank")
+
+    def check_dates(self, n_dates: int) -> None:
+        """The groups must divide the dates of the data (grouped models only)."""
+        if self.model.name in GROUPED_MODELS and n_dates % self.model.n_groups:
+            divisors = [g for g in range(1, n_dates + 1) if n_dates % g == 0]
+            raise ConfigError(f"model.n_groups={self.model.n_groups} does not divide the {n_dates} dates of "
+                              f"{self.data.store}: use one of {divisors}")
+
+
+#: The name the training package has always used.
+Config = TrainConfig
+
+
+def load_config(path: str | Path | None = None, overrides: Iterable[str] = ()) -> TrainConfig:
+    """Read, override and validate a training config (no file: the defaults plus the overrides)."""
+    return _load(TrainConfig, path, overrides)
