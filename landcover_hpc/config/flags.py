@@ -3,8 +3,9 @@
 A command never restates its options by hand: :func:`add_schema_flags` adds one option per key of a section
 (``patch_size`` -> ``--patch-size``; help = the field's description and its default), and
 :func:`flag_values` hands back only the flags the user gave, keyed by their config key, so that
-:func:`~landcover_hpc.config.schema.load_config` can lay them over the file. Values are passed through as
-text and converted by the schema: a bad ``--trees x`` is the same one-line error as ``trees: x`` in a file.
+:func:`~landcover_hpc.config.schema.load_config` can lay them over the file. Values are passed through
+(numbers read as YAML numbers) and converted by the schema: a bad ``--trees x`` is the same one-line error as
+``trees: x`` in a file.
 Booleans get ``--force`` / ``--no-force`` pairs (either can override the file), lists take ``A,B,C``.
 """
 
@@ -13,6 +14,7 @@ from __future__ import annotations
 import argparse
 from typing import Any, Literal, Sequence, get_args, get_origin
 
+import yaml
 from pydantic.fields import FieldInfo
 
 from .schema import Section
@@ -86,7 +88,18 @@ def _parsing(annotation: Any, name: str) -> dict[str, Any]:
         return {"type": comma_list, "metavar": "A,B,..."}
     if get_origin(inner) is Literal:
         return {"metavar": "{" + ",".join(map(str, get_args(inner))) + "}"}
-    return {"metavar": {int: "N", float: "X"}.get(inner, name.upper())}
+    if inner in (int, float):
+        return {"type": _number, "metavar": {int: "N", float: "X"}[inner]}
+    return {"metavar": name.upper()}
+
+
+def _number(text: str) -> Any:
+    """A number flag read like a YAML value (``2e-3``, ``null``); anything else is left to the schema to
+    reject in its own words (``expected an integer, got 'x'``)."""
+    try:
+        return yaml.safe_load(text)
+    except yaml.YAMLError:
+        return text
 
 
 def _without_none(annotation: Any) -> Any:

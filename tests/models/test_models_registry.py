@@ -88,3 +88,17 @@ def test_models_flops_per_pixel_fgunet_by_hand():
 def test_models_flops_per_pixel_lstm_by_hand():
     per_step = sum(2 * (c_in + f) * 4 * f for c_in, f in [(10, 200), (200, 100), (100, 50), (50, 17)])
     assert flops_per_pixel("lstm", 33, 10, 17, size=8) == pytest.approx(33 * per_step)
+
+
+def test_models_registry_agrees_with_the_tensorflow_free_names():
+    """Configs validate against models.names: the registry must build exactly those names and precisions."""
+    import dataclasses
+
+    from landcover_hpc.models import names, registry
+    from landcover_hpc.models.architectures import PRECISION_POLICIES
+
+    assert tuple(registry._BUILDERS) == names.MODEL_NAMES == MODEL_NAMES
+    assert tuple(PRECISION_POLICIES) == names.PRECISIONS
+    defaults = {f.name: f.default for f in dataclasses.fields(registry.ModelSpec)}
+    assert (defaults["n_groups"], defaults["dropout"], defaults["precision"]) == (
+        names.DEFAULT_N_GROUPS, names.DEFAULT_DROPOUT, names.DEFAULT_PRECISION)

@@ -157,8 +157,8 @@ def test_model_and_store_from_a_training_config(tmp_path, store_dir, trained_mod
     shutil.copy(trained_model, run_dir / "best_model.h5")
     config = tmp_path / "train.yaml"
     config.write_text(f"data:\n  store: {store_dir}\noutput:\n  run_dir: {run_dir}\n")
-    assert predict_cli.main(["--tile", TILE, "--config", str(config), "--out", str(tmp_path / "maps"),
+    assert predict_cli.main(["--tile", TILE, "--training-config", str(config), "--out", str(tmp_path / "maps"),
                              "--window", "96"]) == 0
     assert (tmp_path / "maps" / f"{TILE}_classes.tif").is_file()
     assert predict_cli.main(["--tile", TILE, "--out", str(tmp_path / "m2")]) == 2
-    assert "give --store and --model, or --config" in capsys.readouterr().err
+    assert "give --store and --model, or --training-config" in capsys.readouterr().err

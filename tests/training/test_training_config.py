@@ -23,17 +23,17 @@ def test_overrides_change_values_with_their_types():
 
 
 @pytest.mark.parametrize("override, message", [
-    ("training.epoch=3", "unknown key(s) training.epoch"),
-    ("optimiser.lr=1", "unknown key(s) optimiser"),
-    ("training.epochs=three", "training.epochs='three': expected an integer"),
-    ("training.epochs=0", "training.epochs=0: must be >= 1"),
-    ("model.name=vgg16", "model.name='vgg16': must be one of fgunet"),
-    ("model.precision=float16", "must be one of float32, bfloat16"),
-    ("data.augment=maybe", "expected true or false"),
+    ("training.epoch=3", "training.epoch: unknown key; section training allows epochs,"),
+    ("optimiser.lr=1", "optimiser: unknown key; the top level allows model, data"),
+    ("training.epochs=three", "training.epochs: expected an integer, got 'three'"),
+    ("training.epochs=0", "training.epochs: must be >= 1, got 0"),
+    ("model.name=vgg16", "model.name: must be one of fgunet, unet, mlp, lstm or tsfgunet, got 'vgg16'"),
+    ("model.precision=float16", "model.precision: must be one of float32 or bfloat16"),
+    ("data.augment=maybe", "data.augment: expected true or false, got 'maybe'"),
     ("training.batch_size", "expected section.key=value"),
-    ("training.class_weights=median", "training.class_weights='median': must be inverse_frequency or none"),
-    ("training.patience=0", "training.patience=0: must be >= 1 or null"),
-    ("data.balance=rare", "data.balance='rare': must be classes or none"),
+    ("training.class_weights=median", "training.class_weights: must be one of inverse_frequency or none, got 'median'"),
+    ("training.patience=0", "training.patience: must be >= 1 (or null), got 0"),
+    ("data.balance=rare", "data.balance: must be one of classes or none, got 'rare'"),
 ])
 def test_bad_configs_fail_with_one_clear_line(override, message, capsys):
     assert train_cli.main(["--config", "configs/demo.yaml", override]) == 2
