@@ -1,14 +1,15 @@
 """``landcover-prepare``: input tiles -> per-tile HDF5 stores (configs/prepare.yaml).
 
-The processing defaults are those of :class:`~landcover_hpc.data.prepare.PrepareOptions`, read from it, so
-the library and the command cannot disagree; :meth:`PrepareConfig.options` builds it.
+The processing defaults are those of :class:`~landcover_hpc.data.prepare.PrepareOptions`, read from it, and
+so are their allowed ranges (``PrepareOptions.validate``, run on every loaded config), so the library and the
+command cannot disagree; :meth:`PrepareConfig.options` builds it.
 """
 
 from __future__ import annotations
 
 from typing import Literal
 
-from pydantic import Field
+from pydantic import Field, model_validator
 
 from ..data.prepare import PrepareOptions
 from .schema import Section
@@ -23,23 +24,28 @@ class PrepareConfig(Section):
     out: str = Field(description="store folder to write")
     tiles: list[str] | None = Field(None, description="only these tiles (default: all under input)")
     nomenclature: str | None = Field(None, description="nomenclature YAML (default configs/nomenclature.yaml)")
-    patch_size: int = Field(_D.patch_size, ge=4, description="training patch side, px")
-    stride: int = Field(_D.stride, ge=1, description="step of candidate patch positions, px")
-    min_fraction: float = Field(_D.min_fraction, gt=0, le=1,
+    patch_size: int = Field(_D.patch_size, description="training patch side, px")
+    stride: int = Field(_D.stride, description="step of candidate patch positions, px")
+    min_fraction: float = Field(_D.min_fraction,
                                 description="share of a patch's pixels of a class for a valid position")
-    test_fraction: float = Field(_D.test_fraction, ge=0, lt=1,
+    test_fraction: float = Field(_D.test_fraction,
                                  description="share of reference objects for testing, per tile and class")
-    val_fraction: float = Field(_D.val_fraction, ge=0, lt=1,
+    val_fraction: float = Field(_D.val_fraction,
                                 description="share of reference objects for validation (model selection), taken "
                                             "from the training ones, per tile and class")
     split_seed: int = Field(_D.split_seed, description="seed of the train/validation/test split")
-    percentile_samples: int = Field(_D.percentile_samples, ge=1,
+    percentile_samples: int = Field(_D.percentile_samples,
                                     description="pixels per tile sampled for the normalisation percentiles")
-    window: int = Field(_D.window, ge=1, description="processing window side, px")
-    chunk: int = Field(_D.chunk, ge=1, description="HDF5 chunk side, px")
+    window: int = Field(_D.window, description="processing window side, px")
+    chunk: int = Field(_D.chunk, description="HDF5 chunk side, px")
     compression: Literal["none", "lzf", "gzip"] = Field(
         _D.compression or "none", description="HDF5 compression of the stack (none: fastest random reads)")
     force: bool = Field(False, description="rewrite stores whose inputs did not change")
+
+    @model_validator(mode="after")
+    def _options_in_range(self) -> "PrepareConfig":
+        self.options().validate()  # its ConfigError (a ValueError) becomes this config's one-line error
+        return self
 
     def options(self) -> PrepareOptions:
         """The library's options (everything but the paths, the tiles and ``force``)."""

@@ -79,7 +79,7 @@ def test_printed_config_loads_back_to_the_same_config(command, capsys, tmp_path)
     ("rf train", ["--trees", "x"], "configs/rf.yaml: train.trees: expected an integer, got 'x'"),
     ("rf train", ["--trees", "0"], "configs/rf.yaml: train.trees: must be >= 1, got 0"),
     ("rf predict", ["predict.radiuss=2"], "configs/rf.yaml: predict.radiuss: unknown key; section predict allows"),
-    ("prepare", ["--min-fraction", "2"], "configs/prepare.yaml: min_fraction: must be <= 1.0, got 2"),
+    ("prepare", ["--min-fraction", "2"], "configs/prepare.yaml: prepare option min_fraction=2.0: must be in (0, 1]"),
     ("predict", ["--checkpoint-every", "0"], "configs/predict.yaml: checkpoint_every: must be >= 1, got 0"),
     ("evaluate", ["maps=null"], "configs/evaluate.yaml: give map (--map FILE, with --tile) or maps"),
     ("train", ["--training-batch-size", "-1"], "configs/demo.yaml: training.batch_size: must be >= 1, got -1"),

@@ -42,7 +42,7 @@ def test_a_default_is_written_once_in_the_library_options():
 
 
 @pytest.mark.parametrize("schema, overrides, message", [
-    (PrepareConfig, ["input=a", "out=b", "patch_size=-1"], "patch_size: must be >= 4, got -1"),
+    (PrepareConfig, ["input=a", "out=b", "patch_size=-1"], "prepare option patch_size=-1: must be a multiple of 4"),
     (PrepareConfig, ["input=a", "out=b", "compression=zip"], "compression: must be one of none, lzf or gzip, got 'zip'"),
     (PrepareConfig, ["input=a"], "out: missing"),
     (PredictConfig, ["tiles=[T31UDQ]", "window=big"], "window: expected an integer, got 'big'"),
