@@ -26,14 +26,19 @@ RF_WINDOW, RF_RADIUS = 32, 1
 REFERENCE = Path(__file__).parent / "data" / "reference_maps.npz"
 
 
-def build_store(root: Path) -> Path:
-    """A prepared store of one 66 x 66 px synthetic tile with 11 dates; returns the store folder."""
+def build_store(root: Path, comm=None) -> Path:
+    """A prepared store of one 66 x 66 px synthetic tile with 11 dates; returns the store folder.
+
+    Under MPI every rank of ``comm`` calls it (preparation is collective); rank 0 synthesises the tile."""
     from landcover_hpc.data import PrepareOptions, prepare_dataset
     from landcover_hpc.nomenclature import load_nomenclature
     from landcover_hpc.synth import SynthOptions, synthesize_tile
 
     nomenclature = load_nomenclature()
-    synthesize_tile(root / "in", TILE, nomenclature, SynthOptions(size=SIZE, n_dates=N_DATES, seed=5))
+    if comm is None or comm.Get_rank() == 0:
+        synthesize_tile(root / "in", TILE, nomenclature, SynthOptions(size=SIZE, n_dates=N_DATES, seed=5))
+    if comm is not None:
+        comm.Barrier()
     prepare_dataset(root / "in", root / "store", nomenclature, PrepareOptions(patch_size=16, stride=8))
     return root / "store"
 

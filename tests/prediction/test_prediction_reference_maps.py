@@ -13,8 +13,8 @@ pytestmark = pytest.mark.mpi
 def inputs(comm, shared_tmp):
     """(store folder, CNN model, forest model), built by rank 0 in the shared folder."""
     root = shared_tmp / "reference"
+    store_dir = build_store(root, comm)
     if comm.Get_rank() == 0:
-        store_dir = build_store(root)
         build_cnn(store_dir, root / "cnn.h5")
         build_forest(store_dir, root / "rf.h5")
     comm.Barrier()
@@ -42,4 +42,18 @@ def test_forest_maps_equal_the_reference(inputs, comm, shared_tmp):
     store_dir, _, rf = inputs
     maps = forest_maps(store_dir, rf, shared_tmp / f"rf_maps_{comm.Get_size()}_{comm.Get_rank()}")
     _assert_equal_to_reference(maps)
+    comm.Barrier()
+
+
+def test_forest_maps_with_windows_shared_over_ranks_equal_the_reference(inputs, comm, shared_tmp):
+    from landcover_hpc.baseline import RFPredictOptions, load_forest, predict_tile_rf
+    from reference_maps import RF_RADIUS, RF_WINDOW, TILE, read_map
+
+    store_dir, _, rf = inputs
+    options = RFPredictOptions(window=RF_WINDOW, radius=RF_RADIUS, n_jobs=1, quicklook=False)
+    out = shared_tmp / f"rf_shared_{comm.Get_size()}"
+    summary = predict_tile_rf(load_forest(rf), rf, store_dir / f"{TILE}.h5", out, options, comm=comm)
+    if comm.Get_rank() == 0:
+        _assert_equal_to_reference({"rf_classes": read_map(summary["classes"]),
+                                    "rf_confidence": read_map(summary["confidence"])})
     comm.Barrier()
