@@ -1,43 +1,36 @@
-"""Random Forest maps of a tile, window by window, in the CNN predictor's GeoTIFF format.
+"""Random Forest maps of a tile: the forest's adapter to the map driver, in the CNN predictor's format.
 
-Every window is read from the tile store, its valid pixels classified by the forest with a decision rule
-(the model's default unless :attr:`RFPredictOptions.decision` overrides it; see
-:mod:`landcover_hpc.baseline.forest`): ``"vote"``, class = the trees' majority vote, confidence =
-rint(100 x the fraction of trees voting for it), as the Orfeo ToolBox; ``"proba"``, class = the most
-probable class, confidence = rint(100 x its mean probability), as scikit-learn. The window's
-class map regularised by majority vote and only its core kept. Neighbouring windows share 4 px (the smallest
-overlap the window plan allows whose 2 px half covers the radius-1 halo), so the windowed map equals the map
-regularised as a whole. The confidence map is the forest's, before regularisation. Maps are written by
-:class:`landcover_hpc.maps.MapWriter` (resumable, atomic, COG with colour table); a map whose model, input
-store and options did not change is not recomputed.
+:class:`ForestClassifier` classifies the valid pixels of a window with a decision rule (the model's default
+unless :attr:`RFPredictOptions.decision` overrides it; see :mod:`landcover_hpc.baseline.forest`):
+``"vote"``, class = the trees' majority vote, confidence = rint(100 x the fraction of trees voting for it), as
+the Orfeo ToolBox; ``"proba"``, class = the most probable class, confidence = rint(100 x its mean
+probability), as scikit-learn. The window's class map is regularised by majority vote and only its core
+kept. Neighbouring windows share 4 px (the smallest overlap the window plan allows whose 2 px half covers the
+radius-1 halo), so the windowed map equals the map regularised as a whole. The confidence map is the
+forest's, before regularisation. Everything else (windows, reading, MPI sharing of windows, resume, skip
+when up to date, the map files) is :func:`landcover_hpc.prediction.produce.produce_maps`'s;
+:func:`predict_stores_rf` shares whole tiles among workers.
 """
 
 from __future__ import annotations
 
-import hashlib
 import json
-import time
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Sequence
 
 import numpy as np
 
-from .. import __version__
 from ..data.store import TileStore, open_stores
 from ..evaluation.inputs import require_tiles
 from ..errors import ConfigError, InputFormatError
-from ..io import file_sha256
-from ..maps import MapWriter, quicklook
-from ..maps.geotiff import CONFIDENCE_NODATA, map_paths
-from ..nomenclature import nomenclature_from_dict
+from ..maps.geotiff import CONFIDENCE_NODATA
 from ..parallel import my_share, world
-from ..prediction.windows import PredictionWindow, plan_windows
-from ..progress import Progress
+from ..prediction.produce import produce_maps
 from .forest import ForestModel, check_decision, load_forest
 from .regularize import majority_vote
 
-__all__ = ["RFPredictOptions", "predict_tile_rf", "predict_stores_rf", "classify_window"]
+__all__ = ["RFPredictOptions", "ForestClassifier", "predict_tile_rf", "predict_stores_rf", "classify_window"]
 
 
 @dataclass(frozen=True)
@@ -90,74 +83,52 @@ def _check_compatible(store: TileStore, model: ForestModel, model_path: Path) ->
                                f"tile {store.tile_id} does not have: use stores prepared with the same nomenclature")
 
 
+class ForestClassifier:
+    """A Random Forest as a :class:`landcover_hpc.prediction.produce.WindowClassifier`: ``decision`` rule
+    (None: the model's), class map regularised by a majority vote of ``radius`` (0: none)."""
+
+    architecture = "random_forest"
+    title = "RF"
+    progress_label = "rf predict"
+
+    def __init__(self, model: ForestModel, options: RFPredictOptions) -> None:
+        self.model, self.n_jobs, self.radius = model, options.n_jobs, options.radius
+        self.decision = model.decision if options.decision is None else options.decision
+        self.settings = {"radius": options.radius, "decision": self.decision}
+        self.tags = {"method": "RF", "regularization_radius": options.radius,
+                     "rf_params": json.dumps(model.metadata.get("params", {})), "rf_decision": self.decision}
+        self.nomenclature = model.metadata.get("nomenclature")
+
+    def prepare(self, stack: np.ndarray, valid: np.ndarray, slot: int) -> tuple[np.ndarray, np.ndarray]:
+        return stack.copy(), valid  # the reader reuses its buffer for the next window while the trees run
+
+    def classify(self, prepared: tuple[np.ndarray, np.ndarray]) -> tuple[np.ndarray, np.ndarray]:
+        # pixels past the tile (edge padding) are invalid: nodata, which does not vote, as beyond the map
+        classes, confidence = classify_window(self.model, *prepared, self.n_jobs, self.decision)
+        if self.radius:
+            classes = majority_vote(classes, self.radius)
+        return classes, confidence
+
+
 def predict_tile_rf(model: ForestModel, model_path: str | Path, store_path: str | Path, out_dir: str | Path,
-                    options: RFPredictOptions = RFPredictOptions()) -> dict:
+                    options: RFPredictOptions = RFPredictOptions(), comm=None) -> dict:
     """Write ``<out_dir>/<TILE>_classes.tif`` and ``_confidence.tif`` for one tile store.
 
+    Args:
+        comm: mpi4py communicator whose ranks share the tile's windows (every rank calls this), or None:
+            this process alone (tiles shared among ranks by :func:`predict_stores_rf`).
     Returns:
         summary: tile, paths, windows, pixels, seconds, pixels_per_second, skipped (up to date).
     """
-    model_path, out_dir = Path(model_path), Path(out_dir)
+    model_path = Path(model_path)
     store = TileStore(store_path)
     try:
         _check_compatible(store, model, model_path)
-        nomenclature = (nomenclature_from_dict(model.metadata["nomenclature"], str(model_path))
-                        if model.metadata.get("nomenclature") else store.nomenclature)
-        windows = plan_windows(store.height, store.width, options.window, options.overlap)
-        decision = model.decision if options.decision is None else options.decision
-        model_sha = file_sha256(model_path)
-        signature = hashlib.sha256(json.dumps([
-            model_sha, store.h5.attrs.get("input_signature", str(store.path.resolve())),
-            {"window": options.window, "overlap": options.overlap, "radius": options.radius, "decision": decision},
-        ]).encode()).hexdigest()
-        tags = {"signature": signature, "model": model_path.name, "model_sha256": model_sha,
-                "architecture": "random_forest", "method": "RF", "tile": store.tile_id,
-                "input_dates": ",".join(store.dates), "software": f"landcover_hpc {__version__}",
-                "regularization_radius": options.radius, "window": options.window, "overlap": options.overlap,
-                "rf_params": json.dumps(model.metadata.get("params", {})), "rf_decision": decision}
-        writer = MapWriter(out_dir, store.tile_id, store.crs, store.transform, store.height, store.width,
-                           nomenclature, tags)
-        paths = map_paths(out_dir, store.tile_id)
-        try:
-            if writer.is_complete() and not options.force:
-                return {"tile": store.tile_id, "skipped": True, "classes": str(paths["classes"]),
-                        "confidence": str(paths["confidence"])}
-            if options.force:
-                writer.done = set()
-            summary = _run(store, model, windows, writer, options, decision)
-        finally:
-            writer.close()
-        if options.quicklook:
-            quicklook(paths["classes"], paths["quicklook"], nomenclature, title=f"{store.tile_id} (RF)")
-        return {"tile": store.tile_id, "skipped": False, "classes": str(paths["classes"]),
-                "confidence": str(paths["confidence"]), **summary}
+        show_progress = world()[1] == 0 if comm is None else None
+        return produce_maps(store, ForestClassifier(model, options), model_path, out_dir, options, comm,
+                            show_progress)
     finally:
         store.close()
-
-
-def _run(store: TileStore, model: ForestModel, windows: list[PredictionWindow], writer: MapWriter,
-         options: RFPredictOptions, decision: str) -> dict:
-    todo = [w for w in windows if w.index not in writer.done]
-    progress = Progress(f"rf predict {store.tile_id}", sum(w.core_height * w.core_width for w in todo), "px",
-                        enabled=world()[1] == 0)
-    start = time.perf_counter()
-    for i, window in enumerate(todo):
-        h, w = min(window.height, store.height - window.row), min(window.width, store.width - window.col)
-        stack = store.read_window(window.row, window.col, h, w)
-        valid = store.read_valid(window.row, window.col, h, w)
-        classes, confidence = classify_window(model, stack, valid, options.n_jobs, decision)
-        if options.radius:
-            classes = majority_vote(classes, options.radius)
-        rows, cols = window.crop
-        writer.write(window.index, window.core_row, window.core_col, classes[rows, cols], confidence[rows, cols])
-        progress.update(window.core_height * window.core_width)
-        if (i + 1) % options.checkpoint_every == 0:
-            writer.checkpoint()
-    seconds = time.perf_counter() - start
-    writer.finalize()
-    pixels = int(sum(w.core_height * w.core_width for w in todo))
-    return {"windows": len(todo), "pixels": pixels, "seconds": seconds,
-            "pixels_per_second": pixels / seconds if seconds > 0 else 0.0}
 
 
 def predict_stores_rf(model_path: str | Path, store_dir: str | Path, out_dir: str | Path,
