@@ -24,8 +24,7 @@ from typing import Sequence
 import numpy as np
 
 from .. import __version__
-from ..data.store import TileStore, open_stores
-from ..evaluation.inputs import require_tiles
+from ..data.store import TileStore, open_stores, require_tiles
 from ..errors import ConfigError, InputFormatError
 from ..io import file_sha256
 from ..maps import MapWriter, quicklook

@@ -75,8 +75,8 @@ def main(argv: list[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
 
     def body() -> int:
-        from ..baseline import ForestParams, RFPredictOptions, predict_stores_rf, train_rf
-        from ..evaluation import leave_one_tile_out, rf_train_and_predict
+        from ..baseline import ForestParams, RFPredictOptions, predict_stores_rf, rf_train_and_predict, train_rf
+        from ..evaluation import leave_one_tile_out
 
         rank = world()[1]
         if args.command == "predict":
