@@ -10,10 +10,18 @@ from __future__ import annotations
 import os
 from typing import Sequence, TypeVar
 
-__all__ = ["launched_by_mpi", "world", "my_share", "raise_together"]
+__all__ = ["available_cores", "launched_by_mpi", "world", "my_share", "raise_together"]
 
 T = TypeVar("T")
 _LAUNCHER_VARS = ("OMPI_COMM_WORLD_SIZE", "PMI_SIZE", "PMIX_RANK", "MPI_LOCALNRANKS")
+
+
+def available_cores() -> int:
+    """Cores this process may run on: its CPU affinity (what Slurm or the MPI launcher bound it to), which
+    ``os.cpu_count()`` ignores; the machine's count where affinity is unknown (macOS, Windows)."""
+    if hasattr(os, "sched_getaffinity"):
+        return len(os.sched_getaffinity(0))
+    return os.cpu_count() or 1
 
 
 def launched_by_mpi() -> bool:

@@ -12,11 +12,9 @@ from __future__ import annotations
 
 import os
 
+from .parallel import available_cores
+
 __all__ = ["cores_per_rank", "configure_tensorflow"]
-
-
-def _affinity() -> int:
-    return len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else (os.cpu_count() or 1)
 
 
 def cores_per_rank(threads: int | None = None) -> int:
@@ -28,7 +26,7 @@ def cores_per_rank(threads: int | None = None) -> int:
             return int(os.environ[var])
     local = next((int(os.environ[v]) for v in ("OMPI_COMM_WORLD_LOCAL_SIZE", "SLURM_NTASKS_PER_NODE", "MPI_LOCALNRANKS")
                   if os.environ.get(v, "").isdigit()), 1)
-    return max(1, _affinity() // max(local, 1))
+    return max(1, available_cores() // max(local, 1))
 
 
 def configure_tensorflow(threads: int | None = None) -> int:

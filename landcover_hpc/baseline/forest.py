@@ -49,18 +49,19 @@ The rule is applied at prediction time: the model file stores a default (metadat
 from __future__ import annotations
 
 import json
-import os
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
-from typing import Any, Sequence
+from typing import Any
 
 import h5py
 import numpy as np
 
 from .. import __version__
-from ..errors import ConfigError, InputFormatError, InputNotFoundError
+from ..artefact import open_artefact, write_header
+from ..errors import ConfigError, InputFormatError
 from ..io import atomic_path
+from ..parallel import available_cores
 
 __all__ = ["ForestParams", "ForestModel", "fit_forest", "save_forest", "load_forest", "check_decision",
            "DECISIONS", "RF_FORMAT", "RF_FORMAT_VERSION"]
@@ -180,7 +181,7 @@ class ForestModel:
         def run(start: int) -> None:
             out[start:start + chunk] = per_chunk(self.leaves(x[start:start + chunk]))
 
-        workers = (os.cpu_count() or 1) if n_jobs in (-1, None) else max(1, n_jobs)
+        workers = available_cores() if n_jobs in (-1, None) else max(1, n_jobs)
         starts = range(0, len(x), chunk)
         if workers == 1 or len(x) <= chunk:
             for s in starts:
@@ -276,8 +277,7 @@ def save_forest(model: ForestModel, path: str | Path) -> Path:
     path = Path(path)
     with atomic_path(path) as tmp:
         with h5py.File(tmp, "w") as h5:
-            h5.attrs["format"] = RF_FORMAT
-            h5.attrs["format_version"] = RF_FORMAT_VERSION
+            write_header(h5, RF_FORMAT, RF_FORMAT_VERSION)
             h5.attrs["metadata"] = json.dumps(model.metadata)
             for name in ("tree_offsets", "tree_depth", *_ARRAYS):
                 h5.create_dataset(name, data=getattr(model, name), compression="gzip", compression_opts=4)
@@ -292,19 +292,8 @@ def load_forest(path: str | Path) -> ForestModel:
         InputFormatError: not an RF model file, another format version, or inconsistent arrays.
     """
     path = Path(path)
-    if not path.is_file():
-        raise InputNotFoundError(f"random forest model {path} not found: train one with landcover-rf train")
-    try:
-        h5 = h5py.File(path, "r")
-    except OSError as exc:
-        raise InputFormatError(f"{path}: not a readable HDF5 file ({exc}): retrain with landcover-rf train") from None
-    with h5:
-        if h5.attrs.get("format") != RF_FORMAT:
-            raise InputFormatError(f"{path}: not a landcover_hpc random forest model (format attribute "
-                                   f"{h5.attrs.get('format')!r}): pass a file written by landcover-rf train")
-        if int(h5.attrs.get("format_version", -1)) != RF_FORMAT_VERSION:
-            raise InputFormatError(f"{path}: model format version {h5.attrs.get('format_version')}, this software "
-                                   f"reads {RF_FORMAT_VERSION}: retrain with landcover-rf train")
+    with open_artefact(path, RF_FORMAT, (RF_FORMAT_VERSION,), "train one with landcover-rf train",
+                       "landcover_hpc random forest model") as h5:
         try:
             arrays = {name: h5[name][...] for name in ("tree_offsets", "tree_depth", *_ARRAYS)}
             metadata = json.loads(h5.attrs["metadata"])
@@ -345,7 +334,3 @@ def _validate(model: ForestModel, path: Path) -> None:
     if np.any(model.tree_depth < 0) or np.any(model.tree_depth > 10_000):
         raise bad("tree depth")
 
-
-def feature_names(dates: Sequence[str], bands: Sequence[str]) -> list[str]:
-    """``YYYYMMDD_<band>`` names of the T*C date-major features."""
-    return [f"{d}_{b}" for d in dates for b in bands]

@@ -21,8 +21,7 @@ from typing import Sequence
 
 import numpy as np
 
-from ..data.store import TileStore, open_stores
-from ..evaluation.inputs import require_tiles
+from ..data.store import TileStore, open_stores, require_tiles
 from ..errors import ConfigError, InputFormatError
 from ..maps.geotiff import CONFIDENCE_NODATA
 from ..parallel import my_share, world

@@ -8,7 +8,6 @@ from typing import Sequence
 
 from ..data.store import open_stores
 from .forest import ForestParams, fit_forest, save_forest
-from ..evaluation.inputs import require_tiles
 from .samples import sample_training_pixels
 
 __all__ = ["train_rf"]
@@ -27,8 +26,7 @@ def train_rf(store_dir: str | Path, model_path: str | Path, tiles: Sequence[str]
     Returns:
         summary: model path, tiles, pixels per class code, sampling and fitting seconds.
     """
-    require_tiles(store_dir, tiles)
-    stores = open_stores(store_dir, list(tiles) if tiles else None)
+    stores = open_stores(store_dir, tiles)
     try:
         t0 = time.perf_counter()
         pixels = sample_training_pixels(stores, per_class, params.seed if sample_seed is None else sample_seed,

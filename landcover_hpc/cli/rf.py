@@ -81,7 +81,8 @@ def _predict(config: RFConfig, args) -> int:
 
 
 def _loto(config: RFConfig, args) -> int:
-    from ..evaluation import leave_one_tile_out, rf_train_and_predict
+    from ..baseline import rf_train_and_predict
+    from ..evaluation import leave_one_tile_out
     from ..parallel import world
 
     options = dataclasses.replace(config.predict.options(), n_jobs=config.train.jobs, force=False, decision=None)

@@ -7,8 +7,9 @@ of the train/test split and of the valid patch positions, ``mgrs`` maps tile ids
 
 from .mgrs import TileId, parse_tile_id
 from .prepare import PrepareOptions, dataset_percentiles, prepare_dataset, prepare_tile
-from .store import SPLITS, TileStore, open_stores
+from .store import SPLITS, TileStore, list_tiles, open_stores, require_tiles, store_path
 from .tiles import S2_BANDS, StackInfo, find_tiles, open_stack
 
 __all__ = ["TileId", "parse_tile_id", "PrepareOptions", "dataset_percentiles", "prepare_dataset", "prepare_tile",
-           "SPLITS", "TileStore", "open_stores", "S2_BANDS", "StackInfo", "find_tiles", "open_stack"]
+           "SPLITS", "TileStore", "list_tiles", "open_stores", "require_tiles", "store_path",
+           "S2_BANDS", "StackInfo", "find_tiles", "open_stack"]

@@ -21,11 +21,13 @@ from rasterio.windows import Window
 from rasterio.windows import transform as window_transform
 
 from .. import __version__
+from ..artefact import write_header
 from ..errors import EmptyReferenceError, InputFormatError, NoDataTileError, UnknownClassError
 from ..io import atomic_path, write_json_atomic
 from ..nomenclature import Nomenclature
 from ..parallel import my_share, raise_together, world
 from ..progress import Progress
+from .blocks import iter_blocks
 from .positions import valid_positions
 from .split import SPLITS, split_objects
 from .store import STORE_FORMAT, STORE_FORMAT_VERSION, TileStore
@@ -79,12 +81,6 @@ def _input_signature(stack: StackInfo, reference: ReferencePolygons | Path, nome
     blob = json.dumps([_file_signature(stack.path), _file_signature(ref_path), nomenclature.to_dict(),
                        asdict(options), STORE_FORMAT_VERSION], sort_keys=True)
     return hashlib.sha256(blob.encode()).hexdigest()
-
-
-def _windows(height: int, width: int, size: int):
-    for row in range(0, height, size):
-        for col in range(0, width, size):
-            yield Window(col, row, min(size, width - col), min(size, height - row))
 
 
 def _label_objects(labels_path: Path, nomenclature: Nomenclature) -> tuple[np.ndarray, np.ndarray]:
@@ -155,8 +151,8 @@ def prepare_tile(tile_dir: str | Path, out_path: str | Path, nomenclature: Nomen
         ds_valid = h5.create_dataset("valid", (H, W), dtype=bool, chunks=chunk[:2], compression="gzip")
         ds_labels = {s: h5.create_dataset(f"labels/{s}", (H, W), dtype="uint8", chunks=chunk[:2], compression="gzip")
                      for s in SPLITS}
-        for win in _windows(H, W, options.window):
-            r0, c0, h, w = win.row_off, win.col_off, win.height, win.width
+        for r0, c0, h, w in iter_blocks(H, W, options.window):
+            win = Window(c0, r0, w, h)
             block = np.moveaxis(src.read(window=win), 0, -1)  # (h, w, T*C)
             valid = np.all(block != stack.nodata, axis=-1)
             n_valid += int(valid.sum())
@@ -196,9 +192,9 @@ def prepare_tile(tile_dir: str | Path, out_path: str | Path, nomenclature: Nomen
                 if len(pos):
                     group.create_dataset(str(nomenclature.codes[cls - 1]), data=pos)
 
-        attrs = h5.attrs
-        attrs.update({
-            "format": STORE_FORMAT, "format_version": STORE_FORMAT_VERSION, "software_version": __version__,
+        write_header(h5, STORE_FORMAT, STORE_FORMAT_VERSION)
+        h5.attrs.update({
+            "software_version": __version__,
             "tile_id": stack.tile_id, "crs": stack.crs.to_wkt(), "transform": json.dumps(stack.transform.to_gdal()),
             "dates": json.dumps(stack.dates), "bands": json.dumps(stack.bands), "nodata": stack.nodata,
             "class_codes": json.dumps(nomenclature.codes), "nomenclature": json.dumps(nomenclature.to_dict()),

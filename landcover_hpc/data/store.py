@@ -27,24 +27,28 @@ from __future__ import annotations
 
 import json
 from pathlib import Path
+from typing import Sequence
 
 import h5py
 import numpy as np
 from rasterio.crs import CRS
 from rasterio.transform import Affine
 
-from ..errors import InputFormatError, InputNotFoundError
+from ..artefact import open_artefact
+from ..errors import InputNotFoundError
 from ..nomenclature import Nomenclature, nomenclature_from_dict
 from .split import SPLITS
+from .tiles import DateBandLayout
 
-__all__ = ["STORE_FORMAT", "STORE_FORMAT_VERSION", "SPLITS", "TileStore", "open_stores"]
+__all__ = ["STORE_FORMAT", "STORE_FORMAT_VERSION", "SPLITS", "TileStore", "list_tiles", "open_stores", "require_tiles",
+           "store_path"]
 
 STORE_FORMAT = "landcover_hpc.tile_store"
 STORE_FORMAT_VERSION = 3  # 3: train / val / test split (2: train / test)
 
 
-class TileStore:
-    """Read access to one prepared tile. Use as a context manager or call :meth:`close`.
+class TileStore(DateBandLayout):
+    """Read access to one prepared tile (``n_dates``, ``n_bands``, ``n_channels`` from its dates and bands). Use as a context manager or call :meth:`close`.
 
     Args:
         path: the ``<TILE_ID>.h5`` file.
@@ -53,21 +57,9 @@ class TileStore:
 
     def __init__(self, path: str | Path, cache_bytes: int = 64 * 2**20) -> None:
         self.path = Path(path)
-        if not self.path.is_file():
-            raise InputNotFoundError(f"tile store {self.path} not found: run landcover-prepare first")
-        try:
-            self.h5 = h5py.File(self.path, "r", rdcc_nbytes=cache_bytes, rdcc_nslots=100_003)
-        except OSError as exc:
-            raise InputFormatError(f"{self.path}: not a readable HDF5 file ({exc}): re-run landcover-prepare") from None
+        self.h5 = open_artefact(self.path, STORE_FORMAT, (STORE_FORMAT_VERSION,), "re-run landcover-prepare",
+                                "landcover_hpc tile store", rdcc_nbytes=cache_bytes, rdcc_nslots=100_003)
         attrs = self.h5.attrs
-        if attrs.get("format") != STORE_FORMAT:
-            self.h5.close()
-            raise InputFormatError(f"{self.path}: not a landcover_hpc tile store: re-run landcover-prepare")
-        version = int(attrs.get("format_version", 0))
-        if version != STORE_FORMAT_VERSION:
-            self.h5.close()
-            raise InputFormatError(f"{self.path}: store format version {version}, this software "
-                                   f"reads {STORE_FORMAT_VERSION}: re-run landcover-prepare")
         self.tile_id: str = str(attrs["tile_id"])
         self.dates: tuple[str, ...] = tuple(json.loads(attrs["dates"]))
         self.bands: tuple[str, ...] = tuple(json.loads(attrs["bands"]))
@@ -80,7 +72,7 @@ class TileStore:
         self.stride: int = int(attrs["stride"])
         self.min_fraction: float = float(attrs["min_fraction"])
         self.stack: h5py.Dataset = self.h5["stack"]
-        self.height, self.width, self.n_channels = self.stack.shape
+        self.height, self.width, _ = self.stack.shape  # (H, W, T*C): channels follow dates x bands
 
     # -- context manager -------------------------------------------------------------------------------
     def __enter__(self) -> "TileStore":
@@ -98,14 +90,6 @@ class TileStore:
                 f"K={len(self.class_codes)})")
 
     # -- description -----------------------------------------------------------------------------------
-    @property
-    def n_dates(self) -> int:
-        return len(self.dates)
-
-    @property
-    def n_bands(self) -> int:
-        return len(self.bands)
-
     @property
     def percentiles(self) -> np.ndarray:
         """(2, T*C) float32: 3rd and 97th percentiles per channel of this tile."""
@@ -165,12 +149,56 @@ def _check_split(split: str) -> str:
     return split
 
 
-def open_stores(store_dir: str | Path, tiles: list[str] | None = None, **kwargs) -> list[TileStore]:
-    """Open the tile stores of a prepared dataset folder (all of them, or the named tiles)."""
-    store_dir = Path(store_dir)
+def store_path(store_dir: str | Path, tile: str) -> Path:
+    """The store file ``<store_dir>/<tile>.h5`` of a tile."""
+    return Path(store_dir) / f"{tile}.h5"
+
+
+def _require_store_dir(store_dir: Path) -> None:
     if not store_dir.is_dir():
         raise InputNotFoundError(f"store folder {store_dir} not found: run landcover-prepare --out {store_dir}")
-    paths = [store_dir / f"{t}.h5" for t in tiles] if tiles else sorted(store_dir.glob("*.h5"))
-    if not paths:
+
+
+def list_tiles(store_dir: str | Path) -> list[str]:
+    """The tile ids of a prepared store folder, sorted.
+
+    ``dataset.json`` names the tiles of the last ``landcover-prepare`` run, which its dataset-wide
+    percentiles describe; a folder without it (tiles prepared one by one) has every ``<TILE_ID>.h5``.
+
+    Raises:
+        InputNotFoundError: the folder does not exist or holds no tile.
+    """
+    store_dir = Path(store_dir)
+    _require_store_dir(store_dir)
+    meta = store_dir / "dataset.json"
+    if meta.is_file():
+        tiles = sorted(t["tile"] for t in json.loads(meta.read_text())["tiles"])
+    else:
+        tiles = sorted(p.stem for p in store_dir.glob("*.h5"))
+    if not tiles:
         raise InputNotFoundError(f"no <TILE_ID>.h5 in {store_dir}: run landcover-prepare --out {store_dir}")
-    return [TileStore(p, **kwargs) for p in paths]
+    return tiles
+
+
+def require_tiles(store_dir: str | Path, tiles: Sequence[str] | None = None) -> list[str]:
+    """The named ``tiles`` after checking each has its store in ``store_dir``; all tiles when None or empty.
+
+    Raises:
+        InputNotFoundError: naming the missing tile(s), the folder, the tiles it has and the fix.
+    """
+    store_dir = Path(store_dir)
+    _require_store_dir(store_dir)
+    if not tiles:
+        return list_tiles(store_dir)
+    missing = [t for t in tiles if not store_path(store_dir, t).is_file()]
+    if missing:
+        have = sorted(p.stem for p in store_dir.glob("*.h5"))
+        raise InputNotFoundError(f"tile(s) {', '.join(missing)} not in store {store_dir} (it has: "
+                                 f"{', '.join(have) or 'no tile'}): prepare them with landcover-prepare --out "
+                                 f"{store_dir} or choose among these")
+    return list(tiles)
+
+
+def open_stores(store_dir: str | Path, tiles: Sequence[str] | None = None, **kwargs) -> list[TileStore]:
+    """Open the tile stores of a prepared dataset folder (all of them, or the named tiles)."""
+    return [TileStore(store_path(store_dir, t), **kwargs) for t in require_tiles(store_dir, tiles)]

@@ -27,7 +27,7 @@ from ..errors import (BandLayoutError, CRSMismatchError, EmptyReferenceError, In
 from ..nomenclature import Nomenclature
 
 __all__ = [
-    "S2_BANDS", "StackInfo", "ReferencePolygons", "find_tiles", "open_stack", "parse_band_descriptions",
+    "S2_BANDS", "DateBandLayout", "StackInfo", "ReferencePolygons", "find_tiles", "open_raster", "open_stack", "parse_band_descriptions",
     "read_reference", "tile_paths", "unknown_code_message",
 ]
 
@@ -35,19 +35,12 @@ S2_BANDS = ("B2", "B3", "B4", "B5", "B6", "B7", "B8", "B8A", "B11", "B12")
 _DESCRIPTION = re.compile(r"^(\d{8})_([A-Za-z0-9]+)$")
 
 
-@dataclass(frozen=True)
-class StackInfo:
-    """What the rest of the pipeline needs to know of a tile's stack.tif."""
+class DateBandLayout:
+    """The date-major channel layout shared by an input stack and its store: ``dates`` (T) x ``bands`` (C),
+    channel ``t * C + c`` holding band c of date t."""
 
-    tile_id: str
-    path: Path
-    height: int
-    width: int
-    dates: tuple[str, ...]  # YYYYMMDD
+    dates: tuple[str, ...]
     bands: tuple[str, ...]
-    nodata: int
-    crs: CRS
-    transform: Affine
 
     @property
     def n_dates(self) -> int:
@@ -59,7 +52,23 @@ class StackInfo:
 
     @property
     def n_channels(self) -> int:
+        """T*C."""
         return self.n_dates * self.n_bands
+
+
+@dataclass(frozen=True)
+class StackInfo(DateBandLayout):
+    """What the rest of the pipeline needs to know of a tile's stack.tif."""
+
+    tile_id: str
+    path: Path
+    height: int
+    width: int
+    dates: tuple[str, ...]  # YYYYMMDD
+    bands: tuple[str, ...]
+    nodata: int
+    crs: CRS
+    transform: Affine
 
 
 @dataclass(frozen=True)
@@ -129,17 +138,25 @@ def parse_band_descriptions(descriptions: list[str | None], path: Path) -> tuple
     return tuple(dates), tuple(bands)
 
 
+def open_raster(path: str | Path, what: str | None = None):
+    """Open a raster for reading (a rasterio dataset; the caller closes it).
+
+    Raises:
+        InputFormatError: GDAL cannot read it; the message names ``what`` (e.g. "class map") and the file.
+    """
+    try:
+        return rasterio.open(path)
+    except rasterio.errors.RasterioIOError as exc:
+        raise InputFormatError(f"{f'{what} ' if what else ''}{path}: not a readable raster ({exc})") from None
+
+
 def open_stack(tile_dir: str | Path) -> StackInfo:
     """Validate ``<tile_dir>/stack.tif`` against the input format and describe it."""
     tile_dir = Path(tile_dir)
     path = tile_dir / "stack.tif"
     if not path.is_file():
         raise InputNotFoundError(f"{path} not found: every tile folder needs a stack.tif (see README.md)")
-    try:
-        src = rasterio.open(path)
-    except rasterio.errors.RasterioIOError as exc:
-        raise InputFormatError(f"{path}: not a readable GeoTIFF ({exc})") from None
-    with src:
+    with open_raster(path) as src:
         if any(dt != "int16" for dt in src.dtypes):
             raise InputFormatError(f"{path}: bands are {src.dtypes[0]}, expected int16 reflectance x 10000")
         dates, bands = parse_band_descriptions(list(src.descriptions), path)

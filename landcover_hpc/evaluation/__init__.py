@@ -7,7 +7,7 @@ leave-one-tile-out transferability (5.3) and the demo's final report.
 - ``compare``: several methods over several tiles -> kappa, F-score and geometric precision bar
   charts, Markdown, report;
 - ``geometry``: corners from line segments and their matching, per tile -> JSON;
-- ``transfer``: leave-one-tile-out runs for any method.
+- ``transfer``: leave-one-tile-out runs for any method (methods pass their own train-and-predict).
 """
 
 from .compare import collect_evaluations, collect_geometry, compare_methods, load_evaluations, write_report
@@ -15,9 +15,8 @@ from .evaluate import evaluate_map, load_evaluation
 from .geometry import (CornerParams, evaluate_geometry, geometric_precision, geometric_precision_files,
                        load_geometry, map_corners)
 from .metrics import confusion_matrix, scores_from_confusion
-from .transfer import leave_one_tile_out, rf_train_and_predict
+from .transfer import leave_one_tile_out
 
 __all__ = ["collect_evaluations", "collect_geometry", "compare_methods", "load_evaluations", "write_report",
            "evaluate_map", "load_evaluation", "CornerParams", "evaluate_geometry", "geometric_precision", "geometric_precision_files",
-           "load_geometry", "map_corners", "confusion_matrix", "scores_from_confusion", "leave_one_tile_out",
-           "rf_train_and_predict"]
+           "load_geometry", "map_corners", "confusion_matrix", "scores_from_confusion", "leave_one_tile_out"]

@@ -20,14 +20,13 @@ import math
 from pathlib import Path
 
 import numpy as np
-import rasterio
 
 from .. import __version__
-from ..data.store import TileStore
+from ..data.store import TileStore, require_tiles, store_path
+from ..data.tiles import open_raster
 from ..errors import InputFormatError, InputNotFoundError
 from ..io import save_figure, write_json_atomic, write_text_atomic
 from ..nomenclature import Nomenclature
-from .inputs import require_tiles
 from .metrics import confusion_matrix, scores_from_confusion
 
 __all__ = ["EVAL_FORMAT", "evaluate_map", "evaluation_paths", "load_evaluation", "plot_confusion"]
@@ -44,11 +43,7 @@ def evaluation_paths(out_dir: str | Path, tile: str) -> dict[str, Path]:
 def _read_map_on_grid(map_path: Path, store: TileStore) -> tuple[np.ndarray, dict[str, str]]:
     if not map_path.is_file():
         raise InputNotFoundError(f"map {map_path} not found: pass the <TILE>_classes.tif written by the predictor")
-    try:
-        src = rasterio.open(map_path)
-    except rasterio.errors.RasterioIOError as exc:
-        raise InputFormatError(f"{map_path}: not a readable raster ({exc})") from None
-    with src:
+    with open_raster(map_path, "map") as src:
         if (src.height, src.width) != (store.height, store.width):
             raise InputFormatError(f"map {map_path} is {src.height}x{src.width} px, tile {store.tile_id} is "
                                    f"{store.height}x{store.width}: evaluate a map of this tile")
@@ -70,7 +65,7 @@ def evaluate_map(map_path: str | Path, store_dir: str | Path, tile: str, out_dir
     """
     map_path = Path(map_path)
     require_tiles(store_dir, [tile])
-    with TileStore(Path(store_dir) / f"{tile}.h5") as store:
+    with TileStore(store_path(store_dir, tile)) as store:
         codes, tags = _read_map_on_grid(map_path, store)
         reference = store.read_labels("test")
         nomenclature = store.nomenclature

@@ -223,14 +223,10 @@ def _require_map(path: str | Path, what: str) -> None:
 
 def _read_classes(path: str | Path, window=None, what: str = "class map") -> tuple[np.ndarray, tuple]:
     """Band 1 of a class map and its grid (CRS, transform, shape)."""
-    import rasterio
+    from ..data.tiles import open_raster  # rasterio, imported only when a map is read
 
     _require_map(path, what)
-    try:
-        src = rasterio.open(path)
-    except rasterio.errors.RasterioIOError as exc:
-        raise InputFormatError(f"{what} {path}: not a readable raster ({exc})") from None
-    with src:
+    with open_raster(path, what) as src:
         classes = src.read(1, window=window)
         return classes, (src.crs, src.transform, classes.shape)
 

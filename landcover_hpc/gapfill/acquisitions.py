@@ -33,7 +33,7 @@ from rasterio.crs import CRS
 from rasterio.transform import Affine
 from rasterio.windows import Window
 
-from ..data.tiles import S2_BANDS
+from ..data.tiles import S2_BANDS, open_raster
 from ..errors import InputFormatError, InputNotFoundError
 from .interpolate import to_days
 from .masks import clm_clear, scl_clear
@@ -118,11 +118,7 @@ def _describe(path: Path, grid: Grid | None) -> tuple[RasterFile, Grid]:
     if not path.is_file():
         raise InputNotFoundError(f"{path} not found: every acquisition folder needs "
                                  f"{' '.join(b + '.tif' for b in S2_BANDS)} and SCL.tif or CLM.tif")
-    try:
-        src = rasterio.open(path)
-    except rasterio.errors.RasterioIOError as exc:
-        raise InputFormatError(f"{path}: not a readable raster ({exc})") from None
-    with src:
+    with open_raster(path) as src:
         if src.count != 1:
             raise InputFormatError(f"{path}: {src.count} bands, expected 1 (one file per band)")
         if src.crs is None:

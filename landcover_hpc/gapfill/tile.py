@@ -20,7 +20,6 @@ from __future__ import annotations
 
 import math
 import multiprocessing
-import os
 from collections import deque
 from dataclasses import dataclass
 from pathlib import Path
@@ -29,15 +28,16 @@ import numpy as np
 import rasterio
 from rasterio.windows import Window
 
+from ..data.blocks import iter_blocks
 from ..data.tiles import S2_BANDS
 from ..errors import ConfigError
 from ..io import atomic_path
-from ..parallel import world
+from ..parallel import available_cores, world
 from ..progress import Progress
 from .acquisitions import AcquisitionSet, close_open_files, read_acquisition_block, scan_acquisitions
 from .interpolate import date_grid, interpolate_block, to_days
 
-__all__ = ["GapfillOptions", "gapfill_tile", "resolve_dates", "blocks_of", "gapfill_block"]
+__all__ = ["GapfillOptions", "gapfill_tile", "resolve_dates", "gapfill_block"]
 
 
 @dataclass(frozen=True)
@@ -76,7 +76,7 @@ class GapfillOptions:
     def n_processes(self) -> int:
         if self.processes is not None:
             return self.processes
-        return len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else (os.cpu_count() or 1)
+        return available_cores()
 
 
 def resolve_dates(options: GapfillOptions, acquisition_dates: tuple[str, ...]) -> tuple[str, ...]:
@@ -92,12 +92,6 @@ def resolve_dates(options: GapfillOptions, acquisition_dates: tuple[str, ...]) -
         except ValueError:
             raise ConfigError(f"gapfill option start={start!r}: must be a date YYYYMMDD") from None
     return date_grid(start, end, options.step)
-
-
-def blocks_of(height: int, width: int, block: int) -> list[tuple[int, int, int, int]]:
-    """(row, col, height, width) of the blocks covering a tile, row by row."""
-    return [(r, c, min(block, height - r), min(block, width - c))
-            for r in range(0, height, block) for c in range(0, width, block)]
 
 
 def gapfill_block(acquisitions: AcquisitionSet, target_days: np.ndarray, window: tuple[int, int, int, int],
@@ -153,7 +147,7 @@ def gapfill_tile(acq_dir: str | Path, out_dir: str | Path, options: GapfillOptio
     target_days = to_days(dates)
     grid = acquisitions.grid
     out_dir = Path(out_dir)
-    windows = blocks_of(grid.height, grid.width, options.block)
+    windows = list(iter_blocks(grid.height, grid.width, options.block))
     n_processes = min(options.n_processes(), len(windows))
     _, rank, _ = world()
     progress = Progress(f"gapfill {out_dir.name}", grid.height * grid.width, "px",

@@ -1,4 +1,4 @@
-"""Models: the Keras 2 (tf.keras) networks of the paper, their loss, metrics and artefact files.
+"""Models: the Keras 2 (tf.keras) networks of the paper, their loss and artefact files.
 
 Every model takes a normalised window ``(B, H, W, T*C')`` float32 in date-major order (the C bands of date
 1 followed by its E extra channels, then date 2, ...; C' = C + E) and returns per-pixel class probabilities
@@ -8,7 +8,6 @@ The models are fully convolutional; H and W must be multiples of 4.
 - ``registry``: ``get_model(name, ...)``, the one way to build a model by name;
 - ``architectures``: one builder per architecture (fgunet, unet, mlp, lstm, tsfgunet);
 - ``losses``: label encoding, class weights and the weighted sparse cross-entropy;
-- ``metrics``: streaming accuracy and Cohen's kappa on labelled pixels;
 - ``persistence``: one HDF5 artefact per trained model (weights + metadata), written atomically;
 - ``inference``: window-size check and one-window prediction;
 - ``flops``: analytic FLOP count per pixel.
@@ -30,7 +29,6 @@ _LAZY = {
     "flops": ("flops_per_pixel",),
     "inference": ("SIZE_MULTIPLE", "check_window_size", "forward_function", "predict_window"),
     "losses": ("class_weights", "weighted_sparse_crossentropy", "WeightedSparseCrossEntropy"),
-    "metrics": ("LabelledAccuracy", "CohenKappa"),
     "persistence": ("ModelMetadata", "save_model", "load_model"),
     "registry": ("ModelSpec", "get_model", "model_spec"),
 }
@@ -54,8 +52,6 @@ __all__ = [
     "class_weights",
     "weighted_sparse_crossentropy",
     "WeightedSparseCrossEntropy",
-    "LabelledAccuracy",
-    "CohenKappa",
     "ModelMetadata",
     "save_model",
     "load_model",

@@ -15,6 +15,8 @@ A backward pass costs about twice the forward one (gradients w.r.t. activations 
 
 from __future__ import annotations
 
+from typing import Any
+
 import tensorflow as tf
 
 from .architectures import TemporalGroupsToBatch
@@ -54,32 +56,19 @@ def model_flops(model: tf.keras.Model) -> int:
     return int(total)
 
 
-def flops_per_pixel(
-    name: str,
-    n_dates: int,
-    n_bands: int,
-    n_classes: int,
-    n_groups: int = 11,
-    extra_channels_per_date: int = 0,
-    size: int = 64,
-) -> float:
+def flops_per_pixel(name: str, n_dates: int, n_bands: int, n_classes: int, n_groups: int = 11, *, size: int = 64,
+                    **model_options: Any) -> float:
     """Forward FLOPs per input pixel of an architecture.
 
     Args:
-        name, n_dates, n_bands, n_classes, n_groups, extra_channels_per_date: as ``get_model``.
+        name, n_dates, n_bands, n_classes, n_groups: as ``get_model``.
         size: side of the square window counted (pooled levels make the count exact for multiples of 4).
+        **model_options: further ``get_model`` arguments (``extra_channels_per_date``, builder options);
+            dropout, which costs nothing at inference, is off.
 
     Returns:
         FLOPs per pixel of a forward pass (float).
     """
-    model = get_model(
-        name,
-        n_dates,
-        n_bands,
-        n_classes,
-        n_groups=n_groups,
-        extra_channels_per_date=extra_channels_per_date,
-        dropout=0.0,
-        spatial_shape=(size, size),
-    )
+    model = get_model(name, n_dates, n_bands, n_classes, n_groups=n_groups,
+                      **{**model_options, "dropout": 0.0, "spatial_shape": (size, size)})
     return model_flops(model) / float(size * size)

@@ -25,7 +25,8 @@ import h5py
 import numpy as np
 import tensorflow as tf
 
-from ..errors import ConfigError, InputFormatError, InputNotFoundError
+from ..artefact import open_artefact, write_header
+from ..errors import ConfigError, InputFormatError
 from ..io import atomic_path
 from .registry import ModelSpec, model_spec
 
@@ -126,8 +127,7 @@ def save_model(path: str | Path, model: tf.keras.Model, metadata: ModelMetadata)
     text = metadata._json()
     with atomic_path(path) as tmp:
         with h5py.File(tmp, "w") as f:
-            f.attrs["format"] = FORMAT
-            f.attrs["format_version"] = FORMAT_VERSION
+            write_header(f, FORMAT, FORMAT_VERSION)
             f.attrs["metadata"] = text
             f.create_dataset("percentiles", data=metadata.percentiles)
             group = f.create_group("weights")
@@ -152,22 +152,8 @@ def load_model(path: str | Path, precision: str | None = None) -> tuple[tf.keras
         InputFormatError: it is not a landcover_hpc model file, or its weights do not fit its spec.
     """
     path = Path(path)
-    if not path.is_file():
-        raise InputNotFoundError(f"model file {path} does not exist")
-    try:
-        f = h5py.File(path, "r")
-    except OSError as exc:
-        raise InputFormatError(f"{path} is not an HDF5 model file written by landcover_hpc: {exc}") from exc
-    with f:
-        if f.attrs.get("format") != FORMAT:
-            raise InputFormatError(
-                f"{path} is not a landcover_hpc model file (no format={FORMAT!r} attribute)"
-            )
-        version = int(f.attrs["format_version"])
-        if version > FORMAT_VERSION:
-            raise InputFormatError(
-                f"{path} has model format version {version}; this landcover_hpc reads <= {FORMAT_VERSION}"
-            )
+    with open_artefact(path, FORMAT, (FORMAT_VERSION,), "train one with landcover-train",
+                       "landcover_hpc model file") as f:
         values = json.loads(f.attrs["metadata"])
         percentiles = f["percentiles"][()]
         group = f["weights"]

@@ -28,6 +28,7 @@ from rasterio.warp import reproject, transform_bounds
 from rasterio.windows import Window, from_bounds
 
 from .. import __version__
+from ..data.blocks import iter_blocks
 from ..errors import InputFormatError, InputNotFoundError
 from ..io import write_text_atomic
 from ..maps import MapWriter
@@ -114,34 +115,37 @@ def mosaic_maps(class_maps: list[str | Path], out_prefix: str | Path, nomenclatu
     writer = MapWriter(out_prefix.parent, out_prefix.name, target_crs, grid, height, width, nomenclature, tags)
     writer.done = set()
     progress = Progress("mosaic", height * width, "px", enabled=show_progress)
-    index = 0
-    for row in range(0, height, _BLOCK):
-        for col in range(0, width, _BLOCK):
-            h, w = min(_BLOCK, height - row), min(_BLOCK, width - col)
-            classes = np.zeros((h, w), np.uint8)
-            best = np.full((h, w), -1, np.int16)
-            for path, window in warped:
-                r0, c0 = int(window.row_off), int(window.col_off)
-                rr0, cc0 = max(row, r0), max(col, c0)
-                rr1, cc1 = min(row + h, r0 + int(window.height)), min(col + w, c0 + int(window.width))
-                if rr0 >= rr1 or cc0 >= cc1:
-                    continue
-                src_win = Window(cc0 - c0, rr0 - r0, cc1 - cc0, rr1 - rr0)
-                with rasterio.open(path) as src, rasterio.open(confidence_path(path)) as conf:
-                    tile_classes, tile_conf = src.read(1, window=src_win), conf.read(1, window=src_win)
-                sl = np.s_[rr0 - row:rr1 - row, cc0 - col:cc1 - col]
-                better = (tile_classes > 0) & (tile_conf != CONFIDENCE_NODATA) & (tile_conf.astype(np.int16) > best[sl])
-                classes[sl] = np.where(better, tile_classes, classes[sl])
-                best[sl] = np.where(better, tile_conf, best[sl])
-            confidence = np.where(best >= 0, best, CONFIDENCE_NODATA).astype(np.uint8)
-            writer.write(index, row, col, classes, confidence)
-            index += 1
-            progress.update(h * w)
+    for index, (row, col, h, w) in enumerate(iter_blocks(height, width, _BLOCK)):
+        classes, confidence = _mosaic_block(warped, row, col, h, w)
+        writer.write(index, row, col, classes, confidence)
+        progress.update(h * w)
     products = writer.finalize()
     vrt = out_prefix.parent / f"{out_prefix.name}.vrt"
     write_text_atomic(vrt, _vrt_xml(warped, grid, height, width, target_crs, nomenclature, vrt.parent))
     return {"classes": str(products["classes"]), "confidence": str(products["confidence"]), "vrt": str(vrt),
             "height": height, "width": width, "tiles": len(class_maps)}
+
+
+def _mosaic_block(warped: list[tuple[Path, Window]], row: int, col: int, h: int, w: int
+                  ) -> tuple[np.ndarray, np.ndarray]:
+    """(h, w) uint8 classes and confidence of one mosaic block: per pixel, the most confident tile's."""
+    classes = np.zeros((h, w), np.uint8)
+    best = np.full((h, w), -1, np.int16)
+    for path, window in warped:
+        r0, c0 = int(window.row_off), int(window.col_off)
+        rr0, cc0 = max(row, r0), max(col, c0)
+        rr1, cc1 = min(row + h, r0 + int(window.height)), min(col + w, c0 + int(window.width))
+        if rr0 >= rr1 or cc0 >= cc1:
+            continue
+        src_win = Window(cc0 - c0, rr0 - r0, cc1 - cc0, rr1 - rr0)
+        with rasterio.open(path) as src, rasterio.open(confidence_path(path)) as conf:
+            tile_classes, tile_conf = src.read(1, window=src_win), conf.read(1, window=src_win)
+        sl = np.s_[rr0 - row:rr1 - row, cc0 - col:cc1 - col]
+        better = (tile_classes > 0) & (tile_conf != CONFIDENCE_NODATA) & (tile_conf.astype(np.int16) > best[sl])
+        classes[sl] = np.where(better, tile_classes, classes[sl])
+        best[sl] = np.where(better, tile_conf, best[sl])
+    confidence = np.where(best >= 0, best, CONFIDENCE_NODATA).astype(np.uint8)
+    return classes, confidence
 
 
 def _vrt_xml(warped, grid, height, width, crs: CRS, nomenclature: Nomenclature, vrt_dir: Path) -> str:

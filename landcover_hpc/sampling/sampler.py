@@ -21,9 +21,9 @@ from typing import Any, Iterator
 
 import numpy as np
 
-from ..data.store import TileStore
+from ..data.store import TileStore, require_tiles, store_path
 from ..data.prepare import dataset_percentiles
-from ..errors import ConfigError, InputFormatError, InputNotFoundError, LandcoverError
+from ..errors import ConfigError, InputFormatError, LandcoverError
 from ..parallel import raise_together
 from . import exchange
 from .plan import (BALANCES, PLAN_FIELDS, BatchPlan, assign_tiles, available_classes, draw_batch_plan, plan_from_array,
@@ -80,13 +80,6 @@ def batch_rngs(seed: int, stream: int, batch_index: int) -> tuple[np.random.Gene
     return np.random.default_rng(plan_seed), np.random.default_rng(augmentation_seed)
 
 
-def _dataset_tiles(store_dir: Path) -> list[str]:
-    meta = store_dir / "dataset.json"
-    if meta.is_file():
-        return sorted(t["tile"] for t in json.loads(meta.read_text())["tiles"])
-    return sorted(p.stem for p in store_dir.glob("*.h5"))
-
-
 class PatchSampler:
     """Class-balanced patches of a prepared dataset, distributed over the ranks of ``comm``.
 
@@ -122,11 +115,7 @@ class PatchSampler:
 
         error, meta = None, None
         try:
-            if not self.store_dir.is_dir():
-                raise InputNotFoundError(f"store folder {self.store_dir} not found: run landcover-prepare first")
-            self.tile_ids = list(tiles) if tiles else _dataset_tiles(self.store_dir)
-            if not self.tile_ids:
-                raise InputNotFoundError(f"no <TILE_ID>.h5 in {self.store_dir}: run landcover-prepare first")
+            self.tile_ids = require_tiles(self.store_dir, tiles)
             if self.rank == 0:
                 meta = self._read_dataset(percentiles)
         except LandcoverError as exc:
@@ -147,7 +136,7 @@ class PatchSampler:
             mine = np.flatnonzero(self.tile_ranks == self.rank)
             stack_bytes = [2 * meta["n_pixels"][t] * self.n_dates * len(self.bands) for t in mine]
             for t, in_memory in zip(mine, choose_in_memory(stack_bytes, budget)):
-                self.local[int(t)] = TilePatches(self.store_dir / f"{self.tile_ids[t]}.h5", in_memory)
+                self.local[int(t)] = TilePatches(store_path(self.store_dir, self.tile_ids[t]), in_memory)
         except LandcoverError as exc:
             error = exc
         raise_together(self.comm, error, f"loading tiles of {self.store_dir}")
@@ -155,7 +144,7 @@ class PatchSampler:
     # -- set-up (rank 0) -------------------------------------------------------------------------------
     def _read_dataset(self, percentiles: np.ndarray | None) -> dict[str, Any]:
         """Positions of every tile and split, and the dataset description, read on rank 0."""
-        stores = [TileStore(self.store_dir / f"{t}.h5") for t in self.tile_ids]
+        stores = [TileStore(store_path(self.store_dir, t)) for t in self.tile_ids]
         try:
             first = stores[0]
             for s in stores[1:]:
@@ -291,32 +280,6 @@ class PatchSampler:
         if batch_index < 0:
             raise ConfigError(f"batch_index {batch_index}: must be >= 0")
         self.batch_index = batch_index
-
-    # -- tf.data ---------------------------------------------------------------------------------------
-    def tf_dataset(self, n_batches: int | None = None, validation: bool = False):
-        """A ``tf.data.Dataset`` of ``(x, y)`` batches: the training stream from :attr:`batch_index` on
-        (endless unless ``n_batches``), or the first ``n_batches`` validation batches.
-
-        The generator runs in a TensorFlow thread and makes the sampler's collectives there (mpi4py
-        initialises MPI with MPI_THREAD_MULTIPLE; the sampler's private communicator keeps them apart from
-        Horovod's). With ``prefetch``, :attr:`batch_index` runs ahead of training: on resume, :meth:`seek`
-        to the number of batches training consumed.
-        """
-        import tensorflow as tf
-
-        if validation and n_batches is None:
-            raise ConfigError("tf_dataset(validation=True) needs n_batches: the validation set is finite")
-        P, b = self.patch_size, self.options.batch_size
-
-        def generate():
-            if validation:
-                yield from self.validation_batches(n_batches)
-            else:
-                for _ in (range(n_batches) if n_batches is not None else iter(int, 1)):
-                    yield next(self)
-
-        signature = (tf.TensorSpec((b, P, P, self.n_channels), tf.float32), tf.TensorSpec((b, P, P), tf.uint8))
-        return tf.data.Dataset.from_generator(generate, output_signature=signature)
 
     # -- life cycle ------------------------------------------------------------------------------------
     def close(self) -> None:

@@ -13,18 +13,24 @@ from pathlib import Path
 import h5py
 import numpy as np
 
+from ..artefact import open_artefact, write_header
 from ..errors import InputFormatError
 from ..io import atomic_path
 
-__all__ = ["save_checkpoint", "load_checkpoint", "CHECKPOINT_FORMAT"]
+__all__ = ["save_checkpoint", "load_checkpoint", "CHECKPOINT_FORMAT", "CHECKPOINT_FORMAT_VERSION"]
 
 CHECKPOINT_FORMAT = "landcover_hpc.checkpoint"
+CHECKPOINT_FORMAT_VERSION = 1
+# version 0: checkpoints written before they carried a version; same layout, still resumable
+_READABLE_VERSIONS = (0, CHECKPOINT_FORMAT_VERSION)
+_FIX = "delete it to restart the training from scratch"
 
 
 def save_checkpoint(path: str | Path, model_weights: list[np.ndarray], optimizer_weights: list[np.ndarray],
                     state: dict) -> None:
     with atomic_path(path) as tmp, h5py.File(tmp, "w") as h5:
-        h5.attrs.update({"format": CHECKPOINT_FORMAT, "state": json.dumps(state)})
+        write_header(h5, CHECKPOINT_FORMAT, CHECKPOINT_FORMAT_VERSION)
+        h5.attrs["state"] = json.dumps(state)
         for group, arrays in (("model", model_weights), ("optimizer", optimizer_weights)):
             g = h5.create_group(group)
             g.attrs["count"] = len(arrays)
@@ -35,11 +41,9 @@ def save_checkpoint(path: str | Path, model_weights: list[np.ndarray], optimizer
 def load_checkpoint(path: str | Path) -> tuple[list[np.ndarray], list[np.ndarray], dict]:
     """(model weights, optimizer weights, state) of a checkpoint."""
     path = Path(path)
-    try:
-        with h5py.File(path, "r") as h5:
-            if h5.attrs.get("format") != CHECKPOINT_FORMAT:
-                raise InputFormatError(f"{path}: not a landcover_hpc training checkpoint")
+    with open_artefact(path, CHECKPOINT_FORMAT, _READABLE_VERSIONS, _FIX, "landcover_hpc training checkpoint") as h5:
+        try:
             arrays = [[h5[f"{g}/{i}"][...] for i in range(int(h5[g].attrs["count"]))] for g in ("model", "optimizer")]
             return arrays[0], arrays[1], json.loads(h5.attrs["state"])
-    except OSError as exc:
-        raise InputFormatError(f"{path}: unreadable checkpoint ({exc}): delete it to restart from scratch") from None
+        except (KeyError, ValueError, OSError) as exc:
+            raise InputFormatError(f"{path}: incomplete training checkpoint ({exc}): {_FIX}") from None

@@ -5,8 +5,7 @@ import json
 import pytest
 
 from landcover_hpc.errors import ConfigError
-from landcover_hpc.evaluation import leave_one_tile_out, rf_train_and_predict
-from landcover_hpc.baseline import ForestParams, RFPredictOptions, load_forest
+from landcover_hpc.evaluation import leave_one_tile_out
 from test_evaluation_evaluate import write_map
 
 
@@ -30,11 +29,3 @@ def test_hook_is_called_with_the_other_tiles(tmp_path, store_dir):
     assert calls == [(["T31UDQ"], "T30TYN")]  # trained on every other tile, only the named one held out
     with pytest.raises(ConfigError, match="held-out tiles T32ULU: not among the tiles"):
         leave_one_tile_out(store_dir, tmp_path, fake_method, held_out=["T32ULU"])
-
-
-def test_rf_trains_without_the_held_out_tile(tmp_path, store_dir):
-    run = rf_train_and_predict(store_dir, ForestParams(n_trees=4, n_jobs=2), per_class=200,
-                               predict_options=RFPredictOptions(quicklook=False))
-    results = leave_one_tile_out(store_dir, tmp_path, run, tiles=["T31UDQ", "T30TYN"])
-    assert load_forest(tmp_path / "without_T31UDQ" / "rf.h5").metadata["tiles"] == ["T30TYN"]
-    assert set(results) == {"T31UDQ", "T30TYN"} and all(-1 <= r["kappa"] < 1 for r in results.values())

@@ -4,8 +4,6 @@ import tensorflow as tf
 
 from landcover_hpc.errors import ConfigError
 from landcover_hpc.models import (
-    CohenKappa,
-    LabelledAccuracy,
     WeightedSparseCrossEntropy,
     class_weights,
     get_model,
@@ -67,15 +65,13 @@ def test_models_class_weights_follow_paper_equation():
             class_weights(bad)
 
 
-def test_models_loss_and_metrics_train_a_compiled_model(rng, small):
+def test_models_loss_trains_a_compiled_model(rng, small):
     model = get_model("mlp", **small)
     model.compile(
         optimizer=tf.keras.optimizers.Adam(1e-2),
         loss=WeightedSparseCrossEntropy(class_weights([5, 1, 1, 1, 1])),
-        metrics=[LabelledAccuracy(5), CohenKappa(5)],
     )
     x = rng.random((8, 8, 8, 24), dtype=np.float32)
     y = rng.integers(0, 6, size=(8, 8, 8)).astype(np.uint8)
     history = model.fit(x, y, batch_size=4, epochs=3, verbose=0)
     assert history.history["loss"][-1] < history.history["loss"][0]
-    assert {"accuracy", "kappa"} <= set(history.history)

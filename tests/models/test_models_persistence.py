@@ -64,7 +64,7 @@ def test_models_load_errors(tmp_path, rng, small):
     with pytest.raises(InputNotFoundError):
         load_model(tmp_path / "missing.h5")
     (tmp_path / "text.h5").write_text("not hdf5")
-    with pytest.raises(InputFormatError, match="not an HDF5"):
+    with pytest.raises(InputFormatError, match="not a readable HDF5"):
         load_model(tmp_path / "text.h5")
     with h5py.File(tmp_path / "other.h5", "w") as f:
         f["x"] = 1

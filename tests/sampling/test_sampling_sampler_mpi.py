@@ -138,15 +138,6 @@ def test_validation_batches_are_fixed_unaugmented_validation_patches(comm, sampl
     assert check(comm, ok)
 
 
-def test_tf_dataset_yields_the_iterator_batches(comm, sampling_store):
-    with sampler(sampling_store, comm) as s, sampler(sampling_store, comm) as reference:
-        dataset = s.tf_dataset(n_batches=2)
-        got = [(x.numpy(), y.numpy()) for x, y in dataset]
-        ok = len(got) == 2 and all(np.array_equal(x, rx) and np.array_equal(y, ry)
-                                   for (x, y), (rx, ry) in zip(got, [next(reference) for _ in range(2)]))
-    assert check(comm, ok)
-
-
 def test_percentiles_come_from_the_training_tiles_only(comm, sampling_store):
     """A tile left out of training (leave-one-tile-out) does not shape the normalisation."""
     from landcover_hpc.data import dataset_percentiles, open_stores
