@@ -1,4 +1,5 @@
-"""What every command-line shell shares: user errors become one line on stderr and exit code 2."""
+"""What every command-line shell shares: user errors become one line on stderr and exit code 2, and the
+config-driven commands' one way to parse, load their config (file, flags, overrides), print it or run."""
 
 from __future__ import annotations
 
@@ -9,7 +10,8 @@ from typing import Callable
 from ..config.flags import comma_list
 from ..errors import LandcoverError
 
-__all__ = ["run_cli", "comma_list", "name_value", "config_from_args", "print_config", "EXIT_USER_ERROR"]
+__all__ = ["run_cli", "config_parser", "run_config_command", "comma_list", "name_value", "config_from_args",
+           "print_config", "EXIT_USER_ERROR"]
 
 EXIT_USER_ERROR = 2
 
@@ -24,6 +26,30 @@ def run_cli(prog: str, body: Callable[[], int | None]) -> int:
     except KeyboardInterrupt:
         print(f"{prog}: interrupted", file=sys.stderr)
         return 130
+
+
+def config_parser(prog: str, description: str, schema: type) -> argparse.ArgumentParser:
+    """The parser of a config-driven command: ``--config``, ``--print-config``, the ``section.key=value``
+    overrides and one flag per top-level key of ``schema`` (generated, with the schema's help and defaults)."""
+    from ..config import add_config_options, add_schema_flags
+
+    parser = argparse.ArgumentParser(prog=prog, description=description)
+    add_config_options(parser)
+    add_schema_flags(parser, schema)
+    return parser
+
+
+def run_config_command(prog: str, parser: argparse.ArgumentParser, argv: list[str] | None, schema: type,
+                       action: Callable[[object, argparse.Namespace], int | None]) -> int:
+    """Parse ``argv``, load the ``schema`` config from them, and print it (``--print-config``) or run
+    ``action(config, args)``; errors as :func:`run_cli` (one line, exit code 2)."""
+    args = parser.parse_args(argv)
+
+    def body() -> int | None:
+        config = config_from_args(schema, args)
+        return print_config(config) if args.print_config else action(config, args)
+
+    return run_cli(prog, body)
 
 
 def config_from_args(schema: type, args: argparse.Namespace):

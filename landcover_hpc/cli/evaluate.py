@@ -6,40 +6,33 @@ import argparse
 import sys
 from pathlib import Path
 
-from ..config import add_config_options, add_schema_flags
 from ..config.evaluate import EvaluateConfig
 from ..errors import InputNotFoundError
-from ._common import config_from_args, print_config, run_cli
+from ._common import config_parser, run_config_command
 
 PROG = "landcover-evaluate"
 
 
 def build_parser() -> argparse.ArgumentParser:
-    p = argparse.ArgumentParser(prog=PROG, description=(
+    return config_parser(PROG, (
         "Evaluate a class map (<TILE>_classes.tif) on the test-polygon pixels of its tile: confusion matrix, "
         "overall accuracy, Cohen's kappa, per-class precision/recall/F-score -> <TILE>_eval.json, "
-        "<TILE>_eval_classes.csv, <TILE>_confusion.csv, <TILE>_confusion.png. Give --map with --tile, or --maps."))
-    add_config_options(p)
-    add_schema_flags(p, EvaluateConfig)
-    return p
+        "<TILE>_eval_classes.csv, <TILE>_confusion.csv, <TILE>_confusion.png. Give --map with --tile, or --maps."),
+        EvaluateConfig)
 
 
 def main(argv: list[str] | None = None) -> int:
-    args = build_parser().parse_args(argv)
+    return run_config_command(PROG, build_parser(), argv, EvaluateConfig, _evaluate)
 
-    def body() -> int:
-        config = config_from_args(EvaluateConfig, args)
-        if args.print_config:
-            return print_config(config)
-        from ..evaluation import evaluate_map
 
-        for tile, map_path in _maps(config):
-            r = evaluate_map(map_path, config.store, tile, config.out, config.method)
-            print(f"{r['tile']} {r['method']}: {r['n_pixels']} test pixels, OA {r['overall_accuracy']:.4f}, "
-                  f"kappa {r['kappa']:.4f}, mean F {r['macro_f_score']:.4f} -> {r['paths']['json']}")
-        return 0
+def _evaluate(config: EvaluateConfig, _args: argparse.Namespace) -> int:
+    from ..evaluation import evaluate_map
 
-    return run_cli(PROG, body)
+    for tile, map_path in _maps(config):
+        r = evaluate_map(map_path, config.store, tile, config.out, config.method)
+        print(f"{r['tile']} {r['method']}: {r['n_pixels']} test pixels, OA {r['overall_accuracy']:.4f}, "
+              f"kappa {r['kappa']:.4f}, mean F {r['macro_f_score']:.4f} -> {r['paths']['json']}")
+    return 0
 
 
 def _maps(config: EvaluateConfig) -> list[tuple[str, Path]]:

@@ -6,56 +6,48 @@ import argparse
 import sys
 from pathlib import Path
 
-from ..config import add_config_options, add_schema_flags
 from ..config.predict import PredictConfig
 from ..errors import ConfigError, InputNotFoundError
-from ._common import config_from_args, print_config, run_cli
+from ._common import config_parser, run_config_command
 
 PROG = "landcover-predict"
 
 
 def build_parser() -> argparse.ArgumentParser:
-    p = argparse.ArgumentParser(prog=PROG, description=(
+    return config_parser(PROG, (
         "Predict class and confidence maps (Cloud Optimized GeoTIFFs + PNG quicklook) of prepared tiles, "
         "window by window. Under mpirun the windows of a tile are shared among ranks (rank 0 writes). "
-        "A finished map whose inputs did not change is skipped; a killed run resumes."))
-    add_config_options(p)
-    add_schema_flags(p, PredictConfig)
-    return p
+        "A finished map whose inputs did not change is skipped; a killed run resumes."), PredictConfig)
 
 
 def main(argv: list[str] | None = None) -> int:
-    args = build_parser().parse_args(argv)
+    return run_config_command(PROG, build_parser(), argv, PredictConfig, _predict)
 
-    def body() -> int:
-        config = config_from_args(PredictConfig, args)
-        if args.print_config:
-            return print_config(config)
-        from ..models import load_model
-        from ..parallel import world
-        from ..prediction.predictor import predict_tile
-        from ..prediction.windows import plan_windows
-        from ..runtime import configure_tensorflow
 
-        store, model_path = _store_and_model(config)
-        comm, rank, _ = world()
-        configure_tensorflow(config.threads)
-        plan_windows(config.window, config.window, config.window, config.overlap)  # validate before loading
-        if not Path(model_path).is_file():
-            raise InputNotFoundError(f"model {model_path} not found: train one with landcover-train or pass --model")
-        loaded = load_model(model_path, precision=config.precision)
-        for tile in config.tiles:
-            summary = predict_tile(Path(store) / f"{tile}.h5", model_path, config.out, config.options(), comm=comm,
-                                   loaded=loaded)
-            if rank == 0:
-                if summary["skipped"]:
-                    print(f"{tile}: up to date, skipped ({summary['classes']}); --force recomputes it")
-                else:
-                    print(f"{tile}: {summary['pixels']} px in {summary['seconds']:.1f} s "
-                          f"({summary['pixels_per_second']:.0f} px/s) -> {summary['classes']}")
-        return 0
+def _predict(config: PredictConfig, _args: argparse.Namespace) -> int:
+    from ..models import load_model
+    from ..parallel import world
+    from ..prediction.predictor import predict_tile
+    from ..prediction.windows import plan_windows
+    from ..runtime import configure_tensorflow
 
-    return run_cli(PROG, body)
+    store, model_path = _store_and_model(config)
+    comm, rank, _ = world()
+    configure_tensorflow(config.threads)
+    plan_windows(config.window, config.window, config.window, config.overlap)  # validate before loading
+    if not Path(model_path).is_file():
+        raise InputNotFoundError(f"model {model_path} not found: train one with landcover-train or pass --model")
+    loaded = load_model(model_path, precision=config.precision)
+    for tile in config.tiles:
+        summary = predict_tile(Path(store) / f"{tile}.h5", model_path, config.out, config.options(), comm=comm,
+                               loaded=loaded)
+        if rank == 0:
+            if summary["skipped"]:
+                print(f"{tile}: up to date, skipped ({summary['classes']}); --force recomputes it")
+            else:
+                print(f"{tile}: {summary['pixels']} px in {summary['seconds']:.1f} s "
+                      f"({summary['pixels_per_second']:.0f} px/s) -> {summary['classes']}")
+    return 0
 
 
 def _store_and_model(config: PredictConfig) -> tuple[str, str]:

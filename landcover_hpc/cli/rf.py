@@ -10,7 +10,7 @@ import sys
 
 from ..config import add_config_options, add_schema_flags
 from ..config.rf import RFConfig
-from ._common import comma_list, config_from_args, print_config, run_cli
+from ._common import comma_list, run_config_command
 
 PROG = "landcover-rf"
 #: predict keys that loto sets itself: its maps go to --out, it uses each fold's model and the --jobs of training
@@ -46,15 +46,8 @@ def _config_flags(parser: argparse.ArgumentParser, section: str, skip: tuple[str
 
 
 def main(argv: list[str] | None = None) -> int:
-    args = build_parser().parse_args(argv)
-
-    def body() -> int:
-        config = config_from_args(RFConfig, args)
-        if args.print_config:
-            return print_config(config)
-        return {"train": _train, "predict": _predict, "loto": _loto}[args.command](config, args)
-
-    return run_cli(PROG, body)
+    return run_config_command(PROG, build_parser(), argv, RFConfig,
+                              lambda config, args: _COMMANDS[args.command](config, args))
 
 
 def _train(config: RFConfig, args) -> int:
@@ -95,6 +88,9 @@ def _loto(config: RFConfig, args) -> int:
     for tile, r in results.items():
         print(f"{tile} held out: kappa {r['kappa']:.3f}, OA {r['overall_accuracy']:.3f} -> {r['paths']['json']}")
     return 0
+
+
+_COMMANDS = {"train": _train, "predict": _predict, "loto": _loto}
 
 
 if __name__ == "__main__":

@@ -5,19 +5,18 @@ from __future__ import annotations
 import argparse
 import sys
 
-from ..config import add_config_options, add_schema_flags
+from ..config import add_schema_flags
 from ..config.train import TrainConfig
-from ._common import comma_list, config_from_args, print_config, run_cli
+from ._common import comma_list, config_parser, run_config_command
 
 PROG = "landcover-train"
 
 
 def build_parser() -> argparse.ArgumentParser:
-    p = argparse.ArgumentParser(prog=PROG, description=(
+    p = config_parser(PROG, (
         "Train a land-cover model on prepared tile stores (Horovod data parallelism: run it under "
         "mpirun -n N or srun for N ranks). Every config value can be set by its flag or overridden as "
-        "section.key=value, e.g. training.epochs=3 model.name=unet output.run_dir=runs/test."))
-    add_config_options(p)
+        "section.key=value, e.g. training.epochs=3 model.name=unet output.run_dir=runs/test."), TrainConfig)
     p.add_argument("--resume", action="store_true",
                    help="continue from RUN_DIR/checkpoint.h5 with the same schedule and batches")
     p.add_argument("--loto", metavar="OUT", default=None,
@@ -25,7 +24,6 @@ def build_parser() -> argparse.ArgumentParser:
                         "others, map it and evaluate it on its test objects; folds, maps and OUT/eval/ go to OUT")
     p.add_argument("--held-out", type=comma_list, default=None,
                    help="with --loto: tiles held out in turn, each against all the other tiles (default: every tile)")
-    add_schema_flags(p, TrainConfig)
     for section in ("model", "data", "training", "output"):
         add_schema_flags(p.add_argument_group(f"{section} (config section)"), TrainConfig, under=(section,),
                          flag_prefix=f"{section}-")
@@ -33,21 +31,17 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def main(argv: list[str] | None = None) -> int:
-    args = build_parser().parse_args(argv)
+    return run_config_command(PROG, build_parser(), argv, TrainConfig, _train)
 
-    def body() -> int:
-        config = config_from_args(TrainConfig, args)
-        if args.print_config:
-            return print_config(config)
-        from ..training.trainer import train
 
-        log = lambda line: print(line, flush=True)  # noqa: E731
-        if args.loto is None:
-            train(config, resume=args.resume, log=log)
-            return 0
-        return _leave_one_tile_out(config, args.loto, args.held_out, log)
+def _train(config: TrainConfig, args: argparse.Namespace) -> int:
+    from ..training.trainer import train
 
-    return run_cli(PROG, body)
+    log = lambda line: print(line, flush=True)  # noqa: E731
+    if args.loto is None:
+        train(config, resume=args.resume, log=log)
+        return 0
+    return _leave_one_tile_out(config, args.loto, args.held_out, log)
 
 
 def _leave_one_tile_out(config, out_dir: str, held_out: list[str] | None, log) -> int:
