@@ -4,8 +4,9 @@
 #   1. the demo's 11 tiles, prepared with the demo's options (train / validation / test objects)   -> store/
 #   2. for each seed: FG-UNET, U-Net and MLP trained until the validation kappa stops improving
 #      (configs/demo.yaml, training.patience), mapped and evaluated; the Random Forest likewise         -> eval/
-#      then FG-UNET with the class-balanced sampler alone and with the class weights alone (the paper uses
-#      both; on an imbalanced test set both together can over-predict rare classes)
+#      then FG-UNET with the paper's imbalance setting (class-balanced sampler + class weights n_tot / n_k)
+#      and with the class weights alone (the default is the sampler alone: both together over-predict the
+#      rare classes on an imbalanced test set, benchmarks/README.md)
 #   3. geometric precision (paper 4.3) of FG-UNET and RF against the RF maps of the other seeds          -> geometry/
 #   4. leave one tile out (paper Figure 19) for FG-UNET and RF on the LOTO_TILES                        -> loto/
 #   5. landcover-compare: kappa per tile (Figures 6, 9, 12), F-scores per class (Figure 7), geometry,
@@ -63,8 +64,9 @@ for seed in $SEEDS; do
 done
 
 first=${SEEDS%% *}
-say "2/5 imbalance ablation, seed $first: FG-UNET with the class-balanced sampler only, with the class weights only"
-for variant in "sampler_only training.class_weights=none" "weights_only data.balance=none"; do
+say "2/5 imbalance ablation, seed $first: FG-UNET with the paper's sampler + class weights, with the class weights only"
+for variant in "paper training.class_weights=inverse_frequency" \
+               "weights_only data.balance=none training.class_weights=inverse_frequency"; do
     name=${variant%% *}
     run="$OUT/runs/fgunet_${name}_s$first"
     # shellcheck disable=SC2086
@@ -98,9 +100,9 @@ say "5/5 comparison -> $OUT/report"
 $BIN/landcover-compare "${evals[@]}" --geometry "$OUT/geometry" --fscore-tiles T30TWT,T31UDQ --out "$OUT/report" \
     --title "landcover_hpc benchmark: FG-UNET, U-Net, MLP and RF on 11 synthetic tiles, seeds ${SEEDS// /, }"
 $BIN/landcover-compare --eval "FG-UNET=$OUT/eval/fgunet_s$first" --eval "RF=$OUT/eval/rf_s$first" \
-    --eval "FG-UNET sampler_only=$OUT/eval/fgunet_sampler_only_s$first" \
+    --eval "FG-UNET paper=$OUT/eval/fgunet_paper_s$first" \
     --eval "FG-UNET weights_only=$OUT/eval/fgunet_weights_only_s$first" --out "$OUT/report/imbalance" \
-    --title "Class imbalance: the paper's sampler + class weights, each alone (seed $first)"
+    --title "Class imbalance: sampler alone (default), the paper's sampler + class weights, weights alone (seed $first)"
 $BIN/landcover-compare --eval "FG-UNET=$OUT/eval/fgunet_s$first" --eval "RF=$OUT/eval/rf_s$first" \
     --eval "FG-UNET loto=$OUT/loto/fgunet/eval" --eval "RF loto=$OUT/loto/rf/eval" --tiles "$LOTO_TILES" \
     --out "$OUT/report/loto" --title "Leave one tile out (paper Figure 19), seed $first"

@@ -52,7 +52,9 @@ class TrainingConfig(Section):
     validation_batches: int = Field(
         10, ge=1, description="per epoch, per rank, from the validation polygons (never the test ones)")
     class_weights: Literal[CLASS_WEIGHTINGS] = Field(
-        "inverse_frequency", description="inverse_frequency: n_tot / n_k of the training pixels (paper eq. 2)")
+        "none", description="none: unweighted loss (the class-balanced sampler already balances the classes); "
+                            "inverse_frequency: n_tot / n_k of the training pixels on top of it (paper eq. 2), which "
+                            "over-predicts the rare classes (benchmarks/README.md, class imbalance ablation)")
     patience: int | None = Field(
         None, ge=1, description="stop when the validation kappa has not improved for this many epochs")
     deterministic: bool = Field(True, description="TensorFlow op determinism: the same seed gives the same weights")
