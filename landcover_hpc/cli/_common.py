@@ -7,7 +7,7 @@ import argparse
 import sys
 from typing import Callable
 
-from ..config.flags import comma_list
+from ..config.flags import comma_list, name_value
 from ..errors import LandcoverError
 
 __all__ = ["run_cli", "config_parser", "run_config_command", "comma_list", "name_value", "config_from_args",
@@ -28,13 +28,16 @@ def run_cli(prog: str, body: Callable[[], int | None]) -> int:
         return 130
 
 
-def config_parser(prog: str, description: str, schema: type) -> argparse.ArgumentParser:
+def config_parser(prog: str, description: str, schema: type,
+                  positional: tuple[str, str] | None = None) -> argparse.ArgumentParser:
     """The parser of a config-driven command: ``--config``, ``--print-config``, the ``section.key=value``
-    overrides and one flag per top-level key of ``schema`` (generated, with the schema's help and defaults)."""
+    overrides and one flag per top-level key of ``schema`` (generated, with the schema's help and defaults);
+    ``positional`` = ``(key, help)`` of a list key that also takes the positional arguments (see
+    :func:`landcover_hpc.config.add_config_options`)."""
     from ..config import add_config_options, add_schema_flags
 
     parser = argparse.ArgumentParser(prog=prog, description=description)
-    add_config_options(parser)
+    add_config_options(parser, positional)
     add_schema_flags(parser, schema)
     return parser
 
@@ -43,7 +46,10 @@ def run_config_command(prog: str, parser: argparse.ArgumentParser, argv: list[st
                        action: Callable[[object, argparse.Namespace], int | None]) -> int:
     """Parse ``argv``, load the ``schema`` config from them, and print it (``--print-config``) or run
     ``action(config, args)``; errors as :func:`run_cli` (one line, exit code 2)."""
-    args = parser.parse_args(argv)
+    from ..config.flags import takes_positional_values
+
+    intermixed = takes_positional_values(parser)
+    args = parser.parse_intermixed_args(argv) if intermixed else parser.parse_args(argv)
 
     def body() -> int | None:
         config = config_from_args(schema, args)
@@ -57,22 +63,11 @@ def config_from_args(schema: type, args: argparse.Namespace):
     ``section.key=value`` overrides (options of :func:`landcover_hpc.config.add_config_options`)."""
     from ..config import flag_values, load_config
 
-    return load_config(schema, args.config, args.overrides, flag_values(args))
+    values = flag_values(args)  # first: it takes a positional key's values out of args.overrides
+    return load_config(schema, args.config, args.overrides, values)
 
 
 def print_config(config) -> int:
     """``--print-config``: the effective config as YAML on stdout (it loads back to the same config); exit 0."""
     print(config.to_yaml(), end="")
     return 0
-
-
-def name_value(form: str, example: str) -> Callable[[str], tuple[str, str]]:
-    """argparse type for ``NAME=VALUE`` pairs (``form`` e.g. ``"METHOD=DIR"``), both parts non-empty."""
-
-    def parse(text: str) -> tuple[str, str]:
-        name, sep, value = text.partition("=")
-        if not sep or not name.strip() or not value.strip():
-            raise argparse.ArgumentTypeError(f"{text!r}: expected {form}, e.g. {example}")
-        return name.strip(), value.strip()
-
-    return parse

@@ -6,33 +6,51 @@ A command never restates its options by hand: :func:`add_schema_flags` adds one 
 :func:`~landcover_hpc.config.schema.load_config` can lay them over the file. Values are passed through
 (numbers read as YAML numbers) and converted by the schema: a bad ``--trees x`` is the same one-line error as
 ``trees: x`` in a file.
-Booleans get ``--force`` / ``--no-force`` pairs (either can override the file), lists take ``A,B,C``.
+Booleans get ``--force`` / ``--no-force`` pairs (either can override the file), lists take ``A,B,C`` (or,
+with ``json_schema_extra={"repeat": "append"}``, one value per repeated flag; ``"extend"``: several values per
+flag), mappings take repeated ``NAME=VALUE`` flags (``--eval RF=eval/rf --eval FG-UNET=eval/fgunet``).
 """
 
 from __future__ import annotations
 
 import argparse
-from typing import Any, Literal, Sequence, get_args, get_origin
+import re
+from typing import Any, Callable, Literal, Sequence, get_args, get_origin
 
 import yaml
 from pydantic.fields import FieldInfo
 
 from .schema import Section
 
-__all__ = ["add_schema_flags", "add_config_options", "flag_values", "comma_list"]
+__all__ = ["add_schema_flags", "add_config_options", "flag_values", "takes_positional_values", "comma_list",
+           "name_value"]
 
 #: Prefix of the argparse ``dest`` of generated flags: keeps them apart from a command's own options.
 _DEST = "config:"
+#: ``dest`` naming the key that takes the positional arguments that are no overrides (if any)
+_POSITIONAL = "config_positional"
+#: what an override looks like: a (dotted) key, then ``=``; anything else positional is a value of that key
+_OVERRIDE = re.compile(r"^[A-Za-z_][\w.]*=")
 
 
-def add_config_options(parser: argparse.ArgumentParser) -> None:
-    """``--config FILE``, ``--print-config`` and the positional ``section.key=value`` overrides."""
+def add_config_options(parser: argparse.ArgumentParser, positional: tuple[str, str] | None = None) -> None:
+    """``--config FILE``, ``--print-config`` and the positional ``section.key=value`` overrides.
+
+    Args:
+        positional: ``(key, help)`` of a list key that also takes the positional arguments that are no
+            overrides (``landcover-mosaic maps/ --out m`` sets ``maps``); see :func:`flag_values`.
+    """
     parser.add_argument("--config", metavar="FILE", default=None,
                         help="YAML config of this command (see configs/); flags and overrides are laid over it")
     parser.add_argument("--print-config", action="store_true",
                         help="print the effective config (file + flags + overrides) as YAML and exit")
-    parser.add_argument("overrides", nargs="*", metavar="section.key=value",
-                        help="config overrides, applied last (values read as YAML, e.g. window=256 tiles=[T31UDQ])")
+    help_ = "config overrides, applied last (values read as YAML, e.g. window=256 tiles=[T31UDQ])"
+    if positional is None:
+        parser.add_argument("overrides", nargs="*", metavar="section.key=value", help=help_)
+    else:
+        key, text = positional
+        parser.add_argument("overrides", nargs="*", metavar=f"{key.upper()}|key=value", help=f"{text}; {help_}")
+        parser.set_defaults(**{_POSITIONAL: key})
 
 
 def add_schema_flags(parser: argparse.ArgumentParser | argparse._ArgumentGroup, schema: type[Section],
@@ -43,7 +61,8 @@ def add_schema_flags(parser: argparse.ArgumentParser | argparse._ArgumentGroup, 
         under: path of the section, e.g. ``("train",)``; its keys become ``train.<key>`` in the config.
         skip: keys given no flag (the command has its own option for them).
         flag_prefix: put before the flag name (``"training-"`` -> ``--training-epochs``).
-    A field may name its flags itself: ``Field(json_schema_extra={"flags": ["--tile", "--tiles"]})``.
+    A field may name its flags and metavar itself: ``Field(json_schema_extra={"flags": ["--tile", "--tiles"],
+    "metavar": "TILE"})``, and choose how a list is given (``"repeat"``, see the module docstring).
     """
     section = _section_at(schema, under)
     for name, field in section.model_fields.items():
@@ -52,12 +71,29 @@ def add_schema_flags(parser: argparse.ArgumentParser | argparse._ArgumentGroup, 
         extra = field.json_schema_extra if isinstance(field.json_schema_extra, dict) else {}
         flags = extra.get("flags") or [f"--{flag_prefix}{name.replace('_', '-')}"]
         parser.add_argument(*flags, dest=_DEST + ".".join((*under, name)), default=argparse.SUPPRESS,
-                            help=_help(field), **_parsing(field.annotation, name))
+                            help=_help(field), **_parsing(field.annotation, name, extra))
 
 
 def flag_values(args: argparse.Namespace) -> dict[str, Any]:
-    """``{"section.key": value}`` of the generated flags the user gave (the others are absent)."""
-    return {dest[len(_DEST):]: value for dest, value in vars(args).items() if dest.startswith(_DEST)}
+    """``{"section.key": value}`` of the generated flags the user gave (the others are absent).
+
+    With a positional key (:func:`add_config_options`), the positional arguments that are no ``key=value``
+    overrides are taken out of ``args.overrides`` and become that key's value (added to its flag's values).
+    """
+    values = {dest[len(_DEST):]: value for dest, value in vars(args).items() if dest.startswith(_DEST)}
+    key = getattr(args, _POSITIONAL, None)
+    if key is not None:
+        items = [item for item in args.overrides if not _OVERRIDE.match(item)]
+        args.overrides = [item for item in args.overrides if _OVERRIDE.match(item)]
+        if items:
+            values[key] = [*items, *values.get(key, [])]
+    return values
+
+
+def takes_positional_values(parser: argparse.ArgumentParser) -> bool:
+    """Whether a key of ``parser``'s config takes positional arguments (then parse them intermixed with the
+    options: ``landcover-mosaic maps/ --out m crs=X``)."""
+    return parser.get_default(_POSITIONAL) is not None
 
 
 def comma_list(text: str) -> list[str]:
@@ -66,6 +102,18 @@ def comma_list(text: str) -> list[str]:
     if not items:
         raise argparse.ArgumentTypeError("expected a comma-separated list, e.g. T31UDQ,T30TWT")
     return items
+
+
+def name_value(form: str, example: str) -> Callable[[str], tuple[str, str]]:
+    """argparse type for ``NAME=VALUE`` pairs (``form`` e.g. ``"METHOD=DIR"``), both parts non-empty."""
+
+    def parse(text: str) -> tuple[str, str]:
+        name, sep, value = text.partition("=")
+        if not sep or not name.strip() or not value.strip():
+            raise argparse.ArgumentTypeError(f"{text!r}: expected {form}, e.g. {example}")
+        return name.strip(), value.strip()
+
+    return parse
 
 
 def _section_at(schema: type[Section], under: Sequence[str]) -> type[Section]:
@@ -79,18 +127,28 @@ def _is_section(annotation: Any) -> bool:
     return isinstance(annotation, type) and issubclass(annotation, Section)
 
 
-def _parsing(annotation: Any, name: str) -> dict[str, Any]:
-    """argparse keywords for a field type: a boolean pair, a comma list, or text with a telling metavar."""
+def _parsing(annotation: Any, name: str, extra: dict[str, Any]) -> dict[str, Any]:
+    """argparse keywords for a field type: a boolean pair, a list, repeated ``NAME=VALUE`` pairs, or text with
+    a telling metavar (``extra["metavar"]`` if the field names one)."""
     inner = _without_none(annotation)
+    metavar = extra.get("metavar")
     if inner is bool:
         return {"action": argparse.BooleanOptionalAction}
+    if get_origin(inner) is dict:  # the schema turns the (name, value) pairs into the mapping
+        form = metavar or "NAME=VALUE"
+        return {"action": "append", "metavar": form, "type": name_value(form, extra.get("example", "A=a"))}
     if get_origin(inner) is list:
-        return {"type": comma_list, "metavar": "A,B,..."}
+        repeat = extra.get("repeat")
+        if repeat == "append":
+            return {"action": "append", "metavar": metavar or name.upper()}
+        if repeat == "extend":
+            return {"action": "extend", "nargs": "+", "metavar": metavar or name.upper()}
+        return {"type": comma_list, "metavar": metavar or "A,B,..."}
     if get_origin(inner) is Literal:
         return {"metavar": "{" + ",".join(map(str, get_args(inner))) + "}"}
     if inner in (int, float):
-        return {"type": _number, "metavar": {int: "N", float: "X"}[inner]}
-    return {"metavar": name.upper()}
+        return {"type": _number, "metavar": metavar or {int: "N", float: "X"}[inner]}
+    return {"metavar": metavar or name.upper()}
 
 
 def _number(text: str) -> Any:
@@ -125,4 +183,6 @@ def _shown(value: Any) -> str:
         return str(value).lower()
     if isinstance(value, (list, tuple)):
         return ",".join(map(str, value)) or "none"
+    if isinstance(value, dict):
+        return ",".join(f"{k}={v}" for k, v in value.items()) or "none"
     return str(value)

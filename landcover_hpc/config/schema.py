@@ -10,14 +10,15 @@ e.g. ``configs/demo.yaml: training.batch_size: must be >= 1, got -1``.
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Any, Iterable, Mapping, TypeVar, get_args
+from typing import Annotated, Any, Iterable, Mapping, TypeVar, get_args
 
 import yaml
-from pydantic import BaseModel, ConfigDict, ValidationError
+from pydantic import BaseModel, BeforeValidator, ConfigDict, ValidationError
 
 from ..errors import ConfigError, InputNotFoundError
 
-__all__ = ["Section", "load_config", "read_yaml", "apply_overrides", "set_key", "validate"]
+__all__ = ["Section", "load_config", "read_yaml", "apply_overrides", "set_key", "validate", "NamedPaths",
+           "NamedPathLists"]
 
 
 class Section(BaseModel):
@@ -35,6 +36,51 @@ class Section(BaseModel):
 
 
 S = TypeVar("S", bound=Section)
+
+
+def _pairs(raw: Any) -> Any:
+    """``(name, value)`` pairs of a list of ``NAME=VALUE`` strings or pairs (repeated ``--map NAME=PATH``
+    flags, an override ``maps=[A=a.tif, B=b.tif]``); anything else is left to the schema."""
+    if not isinstance(raw, (list, tuple)):
+        return raw
+    pairs = []
+    for item in raw:
+        if isinstance(item, str):
+            name, sep, value = item.partition("=")
+            if not sep or not name.strip() or not value.strip():
+                raise ValueError(f"{item!r}: expected NAME=VALUE, e.g. RF=eval/rf")
+            item = (name.strip(), value.strip())
+        pairs.append(item)
+    return pairs
+
+
+def _unique_names(raw: Any) -> Any:
+    pairs = _pairs(raw)
+    if not isinstance(pairs, list):
+        return pairs
+    names = [pair[0] for pair in pairs]
+    twice = sorted({n for n in names if names.count(n) > 1})
+    if twice:
+        raise ValueError(f"{', '.join(twice)} given twice: give each its own NAME")
+    return dict(pairs)
+
+
+def _grouped_names(raw: Any) -> Any:
+    pairs = _pairs(raw)
+    if isinstance(pairs, Mapping):  # NAME: VALUE in a file is NAME: [VALUE]
+        return {name: [value] if isinstance(value, str) else value for name, value in pairs.items()}
+    if not isinstance(pairs, list):
+        return pairs
+    grouped: dict[str, list] = {}
+    for name, value in pairs:
+        grouped.setdefault(name, []).append(value)
+    return grouped
+
+
+#: ``{name: path}``, also from a list of ``NAME=PATH`` (repeated flags); a name given twice is an error.
+NamedPaths = Annotated[dict[str, str], BeforeValidator(_unique_names)]
+#: ``{name: [path, ...]}``, also from a list of ``NAME=PATH`` where a repeated name adds a path (repeats).
+NamedPathLists = Annotated[dict[str, list[str]], BeforeValidator(_grouped_names)]
 
 
 def load_config(schema: type[S], path: str | Path | None = None, overrides: Iterable[str] = (),
