@@ -6,41 +6,36 @@ import argparse
 import sys
 from pathlib import Path
 
-from ..nomenclature import load_nomenclature
-from ._common import run_cli
+from ..config.mosaic import MosaicConfig
+from ._common import config_parser, run_config_command
 
 PROG = "landcover-mosaic"
 
 
 def build_parser() -> argparse.ArgumentParser:
-    p = argparse.ArgumentParser(prog=PROG, description=(
+    return config_parser(PROG, (
         "Assemble <TILE>_classes.tif maps (with their _confidence.tif) into OUT_classes.tif and "
         "OUT_confidence.tif (COGs) and OUT.vrt, in a target CRS; where tiles overlap, the more confident "
-        "prediction wins."))
-    p.add_argument("maps", nargs="+", help="<TILE>_classes.tif files, or folders holding them")
-    p.add_argument("--out", required=True, help="output prefix, e.g. maps/france_2018")
-    p.add_argument("--crs", default=None, help="target CRS, e.g. EPSG:2154 (default: the first map's)")
-    p.add_argument("--resolution", type=float, default=None, help="pixel size in CRS units (default: the maps')")
-    p.add_argument("--nomenclature", default=None, help="nomenclature YAML (default configs/nomenclature.yaml)")
-    return p
+        "prediction wins."), MosaicConfig,
+        positional=("maps", "<TILE>_classes.tif files, or folders holding them (key maps)"))
 
 
 def main(argv: list[str] | None = None) -> int:
-    args = build_parser().parse_args(argv)
+    return run_config_command(PROG, build_parser(), argv, MosaicConfig, _mosaic)
 
-    def body() -> int:
-        from ..prediction.mosaic import mosaic_maps
 
-        maps = []
-        for item in map(Path, args.maps):
-            maps.extend(sorted(item.glob("*_classes.tif")) if item.is_dir() else [item])
-        summary = mosaic_maps(maps, args.out, load_nomenclature(args.nomenclature), crs=args.crs,
-                              resolution=args.resolution)
-        print(f"mosaic of {summary['tiles']} tiles, {summary['width']}x{summary['height']} px -> "
-              f"{summary['classes']}, {summary['confidence']}, {summary['vrt']}")
-        return 0
+def _mosaic(config: MosaicConfig, _args: argparse.Namespace) -> int:
+    from ..nomenclature import load_nomenclature
+    from ..prediction.mosaic import mosaic_maps
 
-    return run_cli(PROG, body)
+    maps = []
+    for item in map(Path, config.maps):
+        maps.extend(sorted(item.glob("*_classes.tif")) if item.is_dir() else [item])
+    summary = mosaic_maps(maps, config.out, load_nomenclature(config.nomenclature), crs=config.crs,
+                          resolution=config.resolution)
+    print(f"mosaic of {summary['tiles']} tiles, {summary['width']}x{summary['height']} px -> "
+          f"{summary['classes']}, {summary['confidence']}, {summary['vrt']}")
+    return 0
 
 
 if __name__ == "__main__":

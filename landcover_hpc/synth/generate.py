@@ -60,11 +60,11 @@ class SynthOptions:
 
     def validate(self) -> None:
         if self.size < 64:
-            raise ConfigError(f"--size {self.size}: synthetic tiles must be at least 64 px")
+            raise ConfigError(f"synth option size={self.size} (--size): synthetic tiles must be at least 64 px")
         if not 2 <= self.n_dates <= 120:
-            raise ConfigError(f"--dates {self.n_dates}: must be in 2..120")
+            raise ConfigError(f"synth option n_dates={self.n_dates} (--dates): must be in 2..120")
         if self.date_step < 1:
-            raise ConfigError(f"--date-step {self.date_step}: must be >= 1")
+            raise ConfigError(f"synth option date_step={self.date_step} (--date-step): must be >= 1")
 
 
 def synth_dates(options: SynthOptions) -> list[dt.date]:

@@ -8,19 +8,30 @@ import pytest
 
 from landcover_hpc.baseline import ForestParams, RFPredictOptions
 from landcover_hpc.config import load_config
+from landcover_hpc.config.compare import CompareConfig
 from landcover_hpc.config.evaluate import EvaluateConfig
+from landcover_hpc.config.gapfill import GapfillConfig
+from landcover_hpc.config.geometry import GeometryConfig
+from landcover_hpc.config.mosaic import MosaicConfig
 from landcover_hpc.config.predict import PredictConfig
 from landcover_hpc.config.prepare import PrepareConfig
 from landcover_hpc.config.rf import RFConfig
+from landcover_hpc.config.synth import SynthConfig
 from landcover_hpc.config.train import TrainConfig
+from landcover_hpc.config.worldcereal import WorldCerealConfig
 from landcover_hpc.data.prepare import PrepareOptions
+from landcover_hpc.evaluation import CornerParams
+from landcover_hpc.gapfill import GapfillOptions
 from landcover_hpc.errors import ConfigError
 from landcover_hpc.nomenclature import load_nomenclature
 from landcover_hpc.prediction.predictor import PredictOptions
+from landcover_hpc.synth import SynthOptions
 
 CONFIGS = sorted(Path("configs").glob("*.yaml"))
 STAGE_FILES = {"prepare.yaml": PrepareConfig, "predict.yaml": PredictConfig, "rf.yaml": RFConfig,
-               "evaluate.yaml": EvaluateConfig}
+               "evaluate.yaml": EvaluateConfig, "synth.yaml": SynthConfig, "gapfill.yaml": GapfillConfig,
+               "mosaic.yaml": MosaicConfig, "geometry.yaml": GeometryConfig, "compare.yaml": CompareConfig,
+               "worldcereal.yaml": WorldCerealConfig}
 
 
 @pytest.mark.parametrize("path", CONFIGS, ids=[p.name for p in CONFIGS])
@@ -39,6 +50,21 @@ def test_a_default_is_written_once_in_the_library_options():
     rf = RFConfig(store="store")
     assert rf.train.params() == ForestParams() and rf.predict.options() == RFPredictOptions()
     assert rf.predict.model == rf.train.out  # the predict section maps with the model train writes
+    assert SynthConfig(out="o", tiles=["T31UDQ"]).options() == SynthOptions()
+    assert GapfillConfig(input="i", out="o").options() == GapfillOptions()
+    assert GeometryConfig(tile="T", maps={"A": "a"}, references=["r"], out="o").params() == CornerParams()
+
+
+def test_every_command_has_its_example_config():
+    assert {p.name for p in CONFIGS} >= set(STAGE_FILES)
+
+
+def test_name_value_keys_take_repeated_pairs_and_say_which_name_is_repeated():
+    compare = load_config(CompareConfig, values={"evals": [("RF", "a"), ("CNN", "b"), ("RF", "c")], "out": "o"})
+    assert compare.evals == {"RF": ["a", "c"], "CNN": ["b"]}  # a repeated method is a repeated run
+    assert load_config(CompareConfig, overrides=["evals={RF: a}", "out=o"]).evals == {"RF": ["a"]}
+    with pytest.raises(ConfigError, match=r"^maps: RF given twice: give each its own NAME$"):
+        load_config(GeometryConfig, overrides=["tile=T", "maps=[RF=a, RF=b]", "references=[r]", "out=o"])
 
 
 @pytest.mark.parametrize("schema, overrides, message", [
@@ -51,6 +77,12 @@ def test_a_default_is_written_once_in_the_library_options():
     (RFConfig, ["store=s", "predict.radius=-1"], "predict.radius: must be >= 0, got -1"),
     (EvaluateConfig, ["store=s"], "give map (--map FILE, with --tile) or maps (--maps DIR)"),
     (TrainConfig, ["training.batch_size=-1"], "training.batch_size: must be >= 1, got -1"),
+    (SynthConfig, ["out=o", "tiles=[T31UDQ]", "size=32"], "synth option size=32 (--size): synthetic tiles must be"),
+    (GapfillConfig, ["input=i", "out=o", "block=20"], "gapfill option block=20: must be a multiple of 16"),
+    (MosaicConfig, ["maps=[m]", "out=o", "resolution=0"], "resolution: must be > 0.0 (or null), got 0"),
+    (GeometryConfig, ["tile=T", "maps=[a.tif]", "references=[r]", "out=o"], "maps: 'a.tif': expected NAME=VALUE"),
+    (CompareConfig, ["out=o"], "evals: missing"),
+    (WorldCerealConfig, ["input=i", "out=o", "quiet=maybe"], "quiet: expected true or false, got 'maybe'"),
 ])
 def test_errors_name_the_key_and_the_value(schema, overrides, message):
     with pytest.raises(ConfigError) as info:

@@ -1,0 +1,45 @@
+"""``landcover-synth``: synthetic Sentinel-2 tiles in the tile input format (configs/synth.yaml).
+
+The generator's settings and their defaults are those of :class:`~landcover_hpc.synth.SynthOptions`, read from
+it, and so are their allowed ranges (``SynthOptions.validate``, run on every loaded config);
+:meth:`SynthConfig.options` builds it.
+"""
+
+from __future__ import annotations
+
+from pydantic import Field, model_validator
+
+from ..synth import SynthOptions
+from .schema import Section
+
+__all__ = ["SynthConfig"]
+
+_D = SynthOptions
+
+
+class SynthConfig(Section):
+    out: str = Field(description="output data root (one folder per tile is written in it)")
+    tiles: list[str] = Field(description="tile ids, e.g. T31UDQ,T30TWT")
+    nomenclature: str | None = Field(None, description="nomenclature YAML (default configs/nomenclature.yaml)")
+    size: int = Field(_D.size, description="tile side in 10 m pixels")
+    seed: int = Field(_D.seed, description="random seed")
+    n_dates: int = Field(_D.n_dates, description="number of dates", json_schema_extra={"flags": ["--dates"]})
+    date_step: int = Field(_D.date_step, description="days between dates")
+    year: int = Field(_D.year, description="year of the dates")
+    noise: float = Field(_D.noise, description="sensor noise, reflectance (1 sigma)")
+    psf_sigma: float = Field(_D.psf_sigma, description="point spread function, px")
+    swath_edge: bool = Field(_D.swath_edge, description="let some tiles have a nodata corner (orbit swath edge)")
+    cloud_cover: float = Field(_D.cloud_cover, description="mean share of cloudy pixel-dates, gap-filled afterwards")
+    mislabelled: float = Field(_D.mislabelled,
+                               description="share of reference objects given a confusable wrong class")
+
+    @model_validator(mode="after")
+    def _options_in_range(self) -> "SynthConfig":
+        self.options().validate()  # its ConfigError (a ValueError) becomes this config's one-line error
+        return self
+
+    def options(self) -> SynthOptions:
+        """The library's generator options (everything but out, tiles and nomenclature)."""
+        return SynthOptions(size=self.size, n_dates=self.n_dates, year=self.year, date_step=self.date_step,
+                            seed=self.seed, noise=self.noise, psf_sigma=self.psf_sigma, swath_edge=self.swath_edge,
+                            cloud_cover=self.cloud_cover, mislabelled=self.mislabelled)
