@@ -2,8 +2,10 @@
 
 One pydantic schema per stage: :class:`~.prepare.PrepareConfig` (``landcover-prepare``),
 :class:`~.train.TrainConfig` (``landcover-train``), :class:`~.predict.PredictConfig` (``landcover-predict``),
-:class:`~.rf.RFConfig` (``landcover-rf``), :class:`~.evaluate.EvaluateConfig` (``landcover-evaluate``); an example
-of each is in configs/. ``schema`` loads and validates (file, then flags, then ``section.key=value``
+:class:`~.rf.RFConfig` (``landcover-rf``), :class:`~.evaluate.EvaluateConfig` (``landcover-evaluate``),
+:class:`~.synth.SynthConfig`, :class:`~.gapfill.GapfillConfig`, :class:`~.worldcereal.WorldCerealConfig`,
+:class:`~.geometry.GeometryConfig`, :class:`~.compare.CompareConfig`, :class:`~.mosaic.MosaicConfig` (the
+commands of the same names); an example of each is in configs/. ``schema`` loads and validates (file, then flags, then ``section.key=value``
 overrides; errors are one :class:`~landcover_hpc.errors.ConfigError` line naming the file and the key);
 ``flags`` generates each command's options from its schema. The library keeps its plain option dataclasses
 (``PrepareOptions``, ``PredictOptions``, ...): a schema reads its defaults from them and builds them, so a
