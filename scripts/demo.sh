@@ -15,23 +15,25 @@ BIN=.venv/bin
 TILES=T31UDQ,T30TWT,T30TYN,T31TGK,T30TXQ,T30UXV,T31TCJ,T31UEQ,T30UVU,T31TEJ,T32ULU
 SIZE=${DEMO_SIZE:-256}
 export TF_CPP_MIN_LOG_LEVEL=2 PYTHONUNBUFFERED=1
+start=$SECONDS
+say() { printf '== [%4d s] %s\n' $((SECONDS - start)) "$*"; }
 
-echo "== 1/6 synthesising 11 tiles of ${SIZE}x${SIZE} px, 33 dates x 10 bands -> $OUT/tiles"
+say "1/6 synthesising 11 tiles of ${SIZE}x${SIZE} px, 33 dates x 10 bands -> $OUT/tiles"
 $BIN/landcover-synth --out "$OUT/tiles" --tiles "$TILES" --size "$SIZE" --seed 0
-echo "== 2/6 preparing the tile stores with 2 MPI ranks (32 px patches) -> $OUT/store"
+say "2/6 preparing the tile stores with 2 MPI ranks (32 px patches) -> $OUT/store"
 # shellcheck disable=SC2086
 $MPIRUN -n 2 $BIN/landcover-prepare --input "$OUT/tiles" --out "$OUT/store" --patch-size 32 --stride 8
-echo "== 3/6 training FG-UNET with Horovod on $RANKS MPI ranks -> $OUT/runs/fgunet"
+say "3/6 training FG-UNET with Horovod on $RANKS MPI ranks -> $OUT/runs/fgunet"
 # shellcheck disable=SC2086
 $MPIRUN -n "$RANKS" -x TF_CPP_MIN_LOG_LEVEL -x PYTHONUNBUFFERED $BIN/landcover-train --config configs/demo.yaml \
     data.store="$OUT/store" output.run_dir="$OUT/runs/fgunet"
-echo "== 4/6 predicting the 11 tiles with the trained FG-UNET -> $OUT/maps/fgunet"
+say "4/6 predicting the 11 tiles with the trained FG-UNET -> $OUT/maps/fgunet"
 $BIN/landcover-predict --tile "$TILES" --store "$OUT/store" --model "$OUT/runs/fgunet/best_model.h5" \
     --out "$OUT/maps/fgunet"
-echo "== 5/6 Random Forest baseline (100 trees, depth 20) -> $OUT/maps/rf"
+say "5/6 Random Forest baseline (100 trees, depth 20) -> $OUT/maps/rf"
 $BIN/landcover-rf train --store "$OUT/store" --out "$OUT/runs/rf/rf.h5"
 $BIN/landcover-rf predict --model "$OUT/runs/rf/rf.h5" --store "$OUT/store" --out "$OUT/maps/rf"
-echo "== 6/6 evaluating both on the test polygons and writing the report -> $OUT/report"
+say "6/6 evaluating both on the test polygons and writing the report -> $OUT/report"
 for method in fgunet rf; do
     $BIN/landcover-evaluate --maps "$OUT/maps/$method" --store "$OUT/store" --out "$OUT/eval/$method" > /dev/null
 done
@@ -40,4 +42,4 @@ $BIN/landcover-compare --eval FG-UNET="$OUT/eval/fgunet" --eval RF="$OUT/eval/rf
     --title "landcover_hpc demo: FG-UNET vs Random Forest on 11 synthetic tiles"
 echo
 sed -n '/^| tile/,/^$/p' "$OUT/report/report.md" | head -16
-echo "== demo done: report in $OUT/report/report.md (figures and map quicklooks beside it)"
+say "demo done: report in $OUT/report/report.md (figures and map quicklooks beside it)"
