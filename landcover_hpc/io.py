@@ -14,7 +14,8 @@ import tempfile
 from pathlib import Path
 from typing import Iterator
 
-__all__ = ["atomic_path", "current_umask", "write_json_atomic", "write_text_atomic", "save_figure", "file_sha256"]
+__all__ = ["atomic_path", "current_umask", "write_json_atomic", "write_text_atomic", "save_figure", "file_sha256",
+           "read_yaml_file"]
 
 
 def current_umask() -> int:
@@ -67,3 +68,19 @@ def file_sha256(path: str | Path) -> str:
         for block in iter(lambda: f.read(1 << 20), b""):
             digest.update(block)
     return digest.hexdigest()
+
+
+def read_yaml_file(path: str | Path, what: str, fix: str):
+    """The parsed content of a YAML file (None when empty), or a one-line error: ``what`` (e.g. "config")
+    not found, with ``fix`` (what to do), or not valid YAML, with the parser's first line."""
+    import yaml
+
+    from .errors import ConfigError, InputNotFoundError
+
+    path = Path(path)
+    if not path.is_file():
+        raise InputNotFoundError(f"{what} {path} not found: {fix}")
+    try:
+        return yaml.safe_load(path.read_text())
+    except yaml.YAMLError as exc:
+        raise ConfigError(f"{path}: not valid YAML ({str(exc).splitlines()[0]})") from None

@@ -14,9 +14,9 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
-import yaml
 
-from .errors import ConfigError, InputNotFoundError, UnknownClassError
+from .errors import ConfigError, UnknownClassError
+from .io import read_yaml_file
 
 __all__ = ["LandClass", "Nomenclature", "DEFAULT_NOMENCLATURE", "load_nomenclature"]
 
@@ -114,12 +114,7 @@ def _parse(raw: object, source: str) -> Nomenclature:
 def load_nomenclature(path: str | Path | None = None) -> Nomenclature:
     """Load and validate a nomenclature YAML file (default: configs/nomenclature.yaml)."""
     path = Path(path) if path is not None else DEFAULT_NOMENCLATURE
-    if not path.is_file():
-        raise InputNotFoundError(f"nomenclature file {path} not found: pass --nomenclature PATH to a YAML file")
-    try:
-        raw = yaml.safe_load(path.read_text())
-    except yaml.YAMLError as exc:
-        raise ConfigError(f"{path}: not valid YAML ({str(exc).splitlines()[0]})") from None
+    raw = read_yaml_file(path, "nomenclature file", "pass --nomenclature PATH to a YAML file")
     return _parse(raw, str(path))
 
 

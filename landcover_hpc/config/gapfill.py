@@ -7,17 +7,17 @@ from it, and so are their allowed ranges (``GapfillOptions.validate``, run on ev
 
 from __future__ import annotations
 
-from pydantic import Field, model_validator
+from pydantic import Field
 
 from ..gapfill.tile import GapfillOptions
-from .schema import Section
+from .schema import OptionsSection
 
 __all__ = ["GapfillConfig"]
 
 _D = GapfillOptions
 
 
-class GapfillConfig(Section):
+class GapfillConfig(OptionsSection):
     input: str = Field(description="folder with one YYYYMMDD/ folder per acquisition",
                        json_schema_extra={"metavar": "ACQ_DIR"})
     out: str = Field(description="tile folder to write (its name is the tile id)",
@@ -35,11 +35,6 @@ class GapfillConfig(Section):
                                            "observation)")
     nodata: int = Field(_D.nodata, description="nodata value of stack.tif (int16)")
     quiet: bool = Field(False, description="no progress lines")
-
-    @model_validator(mode="after")
-    def _options_in_range(self) -> "GapfillConfig":
-        self.options().validate()  # its ConfigError (a ValueError) becomes this config's one-line error
-        return self
 
     def options(self) -> GapfillOptions:
         """The library's options (everything but the folders and quiet)."""

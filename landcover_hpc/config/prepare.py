@@ -9,17 +9,17 @@ from __future__ import annotations
 
 from typing import Literal
 
-from pydantic import Field, model_validator
+from pydantic import Field
 
 from ..data.prepare import PrepareOptions
-from .schema import Section
+from .schema import OptionsSection
 
 __all__ = ["PrepareConfig"]
 
 _D = PrepareOptions
 
 
-class PrepareConfig(Section):
+class PrepareConfig(OptionsSection):
     input: str = Field(description="data root holding one folder per tile (<TILE_ID>/stack.tif + reference)")
     out: str = Field(description="store folder to write")
     tiles: list[str] | None = Field(None, description="only these tiles (default: all under input)")
@@ -41,11 +41,6 @@ class PrepareConfig(Section):
     compression: Literal["none", "lzf", "gzip"] = Field(
         _D.compression or "none", description="HDF5 compression of the stack (none: fastest random reads)")
     force: bool = Field(False, description="rewrite stores whose inputs did not change")
-
-    @model_validator(mode="after")
-    def _options_in_range(self) -> "PrepareConfig":
-        self.options().validate()  # its ConfigError (a ValueError) becomes this config's one-line error
-        return self
 
     def options(self) -> PrepareOptions:
         """The library's options (everything but the paths, the tiles and ``force``)."""

@@ -13,11 +13,12 @@ from pathlib import Path
 from typing import Annotated, Any, Iterable, Mapping, TypeVar, get_args
 
 import yaml
-from pydantic import BaseModel, BeforeValidator, ConfigDict, ValidationError
+from pydantic import BaseModel, BeforeValidator, ConfigDict, ValidationError, model_validator
 
-from ..errors import ConfigError, InputNotFoundError
+from ..errors import ConfigError
+from ..io import read_yaml_file
 
-__all__ = ["Section", "load_config", "read_yaml", "apply_overrides", "set_key", "validate", "NamedPaths",
+__all__ = ["Section", "OptionsSection", "load_config", "read_yaml", "apply_overrides", "set_key", "validate", "NamedPaths",
            "NamedPathLists"]
 
 
@@ -36,6 +37,20 @@ class Section(BaseModel):
 
 
 S = TypeVar("S", bound=Section)
+
+
+class OptionsSection(Section):
+    """A stage config that builds a library options object (``options()``) whose ``validate()`` holds the
+    allowed ranges: they are checked on every loaded config, so a range is written once, in the library,
+    and its ``ConfigError`` (a ValueError) becomes the config's one-line error."""
+
+    def options(self):  # pragma: no cover - every subclass defines it
+        raise NotImplementedError
+
+    @model_validator(mode="after")
+    def _options_in_range(self):
+        self.options().validate()
+        return self
 
 
 def _pairs(raw: Any) -> Any:
@@ -103,13 +118,7 @@ def load_config(schema: type[S], path: str | Path | None = None, overrides: Iter
 
 def read_yaml(path: str | Path) -> dict[str, Any]:
     """The mapping of a YAML config file (an empty file is an empty mapping)."""
-    path = Path(path)
-    if not path.is_file():
-        raise InputNotFoundError(f"config {path} not found: see configs/ for examples")
-    try:
-        raw = yaml.safe_load(path.read_text())
-    except yaml.YAMLError as exc:
-        raise ConfigError(f"{path}: not valid YAML ({str(exc).splitlines()[0]})") from None
+    raw = read_yaml_file(path, "config", "see configs/ for examples")
     if raw is None:
         return {}
     if not isinstance(raw, dict):

@@ -7,17 +7,17 @@ it, and so are their allowed ranges (``SynthOptions.validate``, run on every loa
 
 from __future__ import annotations
 
-from pydantic import Field, model_validator
+from pydantic import Field
 
 from ..synth import SynthOptions
-from .schema import Section
+from .schema import OptionsSection
 
 __all__ = ["SynthConfig"]
 
 _D = SynthOptions
 
 
-class SynthConfig(Section):
+class SynthConfig(OptionsSection):
     out: str = Field(description="output data root (one folder per tile is written in it)")
     tiles: list[str] = Field(description="tile ids, e.g. T31UDQ,T30TWT")
     nomenclature: str | None = Field(None, description="nomenclature YAML (default configs/nomenclature.yaml)")
@@ -32,11 +32,6 @@ class SynthConfig(Section):
     cloud_cover: float = Field(_D.cloud_cover, description="mean share of cloudy pixel-dates, gap-filled afterwards")
     mislabelled: float = Field(_D.mislabelled,
                                description="share of reference objects given a confusable wrong class")
-
-    @model_validator(mode="after")
-    def _options_in_range(self) -> "SynthConfig":
-        self.options().validate()  # its ConfigError (a ValueError) becomes this config's one-line error
-        return self
 
     def options(self) -> SynthOptions:
         """The library's generator options (everything but out, tiles and nomenclature)."""
