@@ -32,6 +32,8 @@ import statistics
 import sys
 import time
 
+from peaks import matmul_gflops  # benchmarks/peaks.py (this script's folder is on sys.path)
+
 # (label, spatial size, batch, backward, time cap in s), in the order they run: the cheaper and more
 # telling cases first, so that the time budget cuts the least important ones.
 CASES = (
@@ -52,20 +54,6 @@ DEFAULT_SKIPS = {
     ("lstm", "512 fwd+bwd"): "skipped (memory)",
 }
 SIZES = dict(n_dates=33, n_bands=10, n_classes=17, n_groups=11)
-
-
-def _matmul_gflops(tf, dtype, n: int = 4096, repeat: int = 5) -> float:
-    a = tf.random.uniform((n, n), dtype=tf.float32)
-    b = tf.random.uniform((n, n), dtype=tf.float32)
-    a, b = tf.cast(a, dtype), tf.cast(b, dtype)
-    matmul = tf.function(lambda x, y: tf.matmul(x, y))
-    matmul(a, b).numpy()
-    times = []
-    for _ in range(repeat):
-        start = time.perf_counter()
-        matmul(a, b).numpy()
-        times.append(time.perf_counter() - start)
-    return 2 * n**3 / min(times) / 1e9
 
 
 def _step_functions(tf, model, channels):
@@ -128,7 +116,7 @@ def main(argv: list[str] | None = None) -> int:
     from landcover_hpc.models import flops_per_pixel, get_model
 
     started = time.perf_counter()
-    peak = {"float32": _matmul_gflops(tf, tf.float32), "bfloat16": _matmul_gflops(tf, tf.bfloat16)}
+    peak = {"float32": matmul_gflops(tf, tf.float32), "bfloat16": matmul_gflops(tf, tf.bfloat16)}
     configs = {}
     for name in args.models:
         fwd_flops = flops_per_pixel(name, **SIZES)

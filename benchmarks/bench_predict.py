@@ -25,17 +25,9 @@ from pathlib import Path
 
 import numpy as np
 
+from peaks import matmul_gflops  # benchmarks/peaks.py (this script's folder is on sys.path)
+
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
-
-
-def matmul_gflops(tf, n: int = 4096, reps: int = 5) -> float:
-    a = tf.random.normal((n, n))
-    b = tf.random.normal((n, n))
-    tf.matmul(a, b).numpy()
-    t0 = time.perf_counter()
-    for _ in range(reps):
-        tf.matmul(a, b).numpy()
-    return 2 * n**3 * reps / (time.perf_counter() - t0) / 1e9
 
 
 def model_only(model_path: Path, precision: str, reps: int = 6):

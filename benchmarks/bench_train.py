@@ -12,18 +12,27 @@ The driver prepares 4 synthetic tiles (cached in /tmp/landcover_bench_train) and
 On one 2-core machine the N ranks share the 2 cores (1 thread each from N = 2 on): per-rank throughput
 falls with N because the cores are shared, not because of communication; the split shows where time goes.
 
-    .venv/bin/python benchmarks/bench_train.py --graphs [--steps 6] [--patches 64 32] [--threads 2]
+    .venv/bin/python benchmarks/bench_train.py --graphs [--steps 6] [--patches 64 32] [--batch 8] [--threads 2]
+        [--variants NAME ...]
 
-compares, in one process and side by side, FG-UNET training steps (``train_step``, b = 8, same batches) of
-three graphs: float32 with the group body called once per temporal group (the graph before issue 13, rebuilt
-here on the model's own layers), float32 with one call on the groups stacked in the batch (the library's),
-and the same in bfloat16 (``model.precision: bfloat16``). The variants take turns step by step, so that a
-load change on a shared machine hits all three alike; the table gives medians and the ratios to the first.
+compares, in one process and side by side, FG-UNET training steps (``train_step``, same batches, same
+initial weights) of these graphs (``--variants``, default all, in this order):
+- float32, per group, Keras dropout: the group body called once per temporal group and Keras' ``Dropout``
+  (the graph before issue 13, rebuilt here on the model's own layers);
+- float32, one call, Keras dropout: the groups stacked in the batch, one body call;
+- float32, one call, byte dropout: the library's graph (``ByteDropout``: 8 random bits per element);
+- float32, per group, byte dropout: the per-group graph with the library's dropout;
+- bfloat16, per group / one call, byte dropout (and one call, Keras dropout, not run by default): the same
+  in ``model.precision: bfloat16``.
+The variants take turns step by step, so that a load change on a shared machine hits all alike; the table
+gives medians, the achieved GFLOP/s (forward + backward = 3x forward), the share of the matmul peak of the
+variant's precision measured at the start of the same run, and the ratios to the first variant.
 """
 
 from __future__ import annotations
 
 import argparse
+import contextlib
 import json
 import os
 import subprocess
@@ -33,7 +42,12 @@ from pathlib import Path
 
 import numpy as np
 
+from peaks import matmul_gflops  # benchmarks/peaks.py (this script's folder is on sys.path)
+
 DATA = Path("/tmp/landcover_bench_train")
+DEFAULT_VARIANTS = ["float32, per group, Keras dropout", "float32, one call, Keras dropout",
+                    "float32, per group, byte dropout", "float32, one call, byte dropout",
+                    "bfloat16, per group, byte dropout", "bfloat16, one call, byte dropout"]
 
 
 def worker(args) -> None:
@@ -87,33 +101,74 @@ def per_group_model(model):
     return tf.keras.Model(window, model.get_layer("probabilities")(model.get_layer("logits")(features)))
 
 
-def graphs_worker(args) -> list[dict]:
+@contextlib.contextmanager
+def keras_dropout():
+    """Models built inside use Keras' ``Dropout`` (32 random bits per element): the graph before
+    :class:`~landcover_hpc.models.architectures.ByteDropout`."""
+    import tensorflow as tf
+
+    from landcover_hpc.models import architectures
+
+    library = architectures.ByteDropout
+    architectures.ByteDropout = tf.keras.layers.Dropout
+    try:
+        yield
+    finally:
+        architectures.ByteDropout = library
+
+
+def graph_variants(sizes, names: list[str]) -> dict:
+    """The FG-UNET graphs compared by ``--graphs``, by name, all with the same initial weights."""
+    import tensorflow as tf
+
+    from landcover_hpc.models import get_model
+
+    def build(precision="float32", dropout="byte", per_group=False):
+        tf.keras.utils.set_random_seed(0)
+        if dropout == "keras":
+            with keras_dropout():
+                model = get_model("fgunet", *sizes, precision=precision)
+        else:
+            model = get_model("fgunet", *sizes, precision=precision)
+        return per_group_model(model) if per_group else model
+
+    builders = {
+        "float32, per group, Keras dropout": lambda: build(dropout="keras", per_group=True),
+        "float32, one call, Keras dropout": lambda: build(dropout="keras"),
+        "float32, per group, byte dropout": lambda: build(per_group=True),
+        "float32, one call, byte dropout": lambda: build(),
+        "bfloat16, one call, Keras dropout": lambda: build("bfloat16", dropout="keras"),
+        "bfloat16, per group, byte dropout": lambda: build("bfloat16", per_group=True),
+        "bfloat16, one call, byte dropout": lambda: build("bfloat16"),
+    }
+    unknown = sorted(set(names) - set(builders))
+    if unknown:
+        raise SystemExit(f"bench_train.py: unknown --variants {unknown}: choose from {list(builders)}")
+    return {name: builders[name]() for name in names}
+
+
+def graphs_worker(args) -> tuple[list[dict], dict]:
     from landcover_hpc.runtime import configure_tensorflow
 
     threads = configure_tensorflow(args.threads)
     import horovod.tensorflow.keras as hvd
     import tensorflow as tf
 
-    from landcover_hpc.models import class_weights, get_model
+    from landcover_hpc.models import class_weights, flops_per_pixel
     from landcover_hpc.sampling import PatchSampler, SamplerOptions
     from landcover_hpc.training.trainer import ScaledLoss, train_step
 
     hvd.init()
+    peaks = {"float32": matmul_gflops(tf, tf.float32), "bfloat16": matmul_gflops(tf, tf.bfloat16)}
     rows = []
     for patch in args.patches:
-        sampler = PatchSampler(DATA / f"store{patch}", None, SamplerOptions(batch_size=8, seed=0))
+        sampler = PatchSampler(DATA / f"store{patch}", None, SamplerOptions(batch_size=args.batch, seed=0))
         batches = [next(sampler) for _ in range(args.steps + 1)]
         sizes = sampler.n_dates, len(sampler.bands), len(sampler.class_codes)
         loss_weights = class_weights(np.ones(len(sampler.class_codes)))
         sampler.close()
-        tf.keras.utils.set_random_seed(0)
-        one_call = get_model("fgunet", *sizes)
-        mixed = get_model("fgunet", *sizes, precision="bfloat16")
-        mixed.set_weights(one_call.get_weights())
-        per_group = per_group_model(get_model("fgunet", *sizes))
-        per_group.set_weights(one_call.get_weights())
-        variants = {"float32, one body call per group": per_group, "float32, one body call": one_call,
-                    "bfloat16, one body call": mixed}
+        train_flops = 3 * flops_per_pixel("fgunet", *sizes, size=patch) * patch * patch * args.batch
+        variants = graph_variants(sizes, args.variants)
         losses = {}
         for name, model in variants.items():
             losses[name] = ScaledLoss(loss_weights)
@@ -127,9 +182,11 @@ def graphs_worker(args) -> list[dict]:
                 if step:
                     times[name].append(time.perf_counter() - t0)
         for name, values in times.items():
-            rows.append({"patch": patch, "variant": name, "threads": threads, "median": float(np.median(values)),
-                         "min": float(np.min(values)), "max": float(np.max(values))})
-    return rows
+            median = float(np.median(values))
+            rows.append({"patch": patch, "variant": name, "threads": threads, "median": median,
+                         "min": float(np.min(values)), "max": float(np.max(values)),
+                         "gflops": train_flops / median / 1e9})
+    return rows, peaks
 
 
 def prepare_store(patch: int) -> None:
@@ -146,17 +203,22 @@ def prepare_store(patch: int) -> None:
     prepare_dataset(DATA / "tiles", DATA / f"store{patch}", nomenclature, PrepareOptions(patch_size=patch, stride=16))
 
 
-def print_graphs(args, rows) -> None:
+def print_graphs(args, rows, peaks) -> None:
     print(f"\n`.venv/bin/python benchmarks/bench_train.py --graphs --steps {args.steps} --patches "
-          f"{' '.join(map(str, args.patches))} --threads {args.threads}` (FG-UNET, one process, b = 8 patches x 330 "
-          f"channels, {args.steps} steps per variant after a compiling one, variants interleaved step by step)\n")
-    print("| patch px | graph | threads | step ms, median (min-max) | patches/s | speed-up vs per-group float32 |")
-    print("|---|---|---|---|---|---|")
+          f"{' '.join(map(str, args.patches))} --batch {args.batch} --threads {args.threads}` (FG-UNET, one process, "
+          f"b = {args.batch} patches x 330 channels, {args.steps} steps per variant after a compiling one, variants "
+          "interleaved step by step; GFLOP/s count forward + backward as 3x the forward FLOPs)\n")
+    print(f"Matmul peaks measured in the same run (4096 x 4096, best of 5): float32 {peaks['float32']:.0f}, "
+          f"bfloat16 {peaks['bfloat16']:.0f} GFLOP/s\n")
+    print("| patch px | graph | threads | step ms, median (min-max) | patches/s | GFLOP/s | % of its precision's "
+          "matmul peak | speed-up vs first row |")
+    print("|---|---|---|---|---|---|---|---|")
     for row in rows:
         base = next(r for r in rows if r["patch"] == row["patch"])["median"]
+        peak = peaks["bfloat16" if row["variant"].startswith("bfloat16") else "float32"]
         print(f"| {row['patch']} | {row['variant']} | {row['threads']} | {1e3 * row['median']:.0f} "
-              f"({1e3 * row['min']:.0f}-{1e3 * row['max']:.0f}) | {8 / row['median']:.2f} | "
-              f"{base / row['median']:.2f} |")
+              f"({1e3 * row['min']:.0f}-{1e3 * row['max']:.0f}) | {args.batch / row['median']:.2f} | "
+              f"{row['gflops']:.0f} | {100 * row['gflops'] / peak:.0f} % | {base / row['median']:.2f} |")
 
 
 def main() -> None:
@@ -168,13 +230,15 @@ def main() -> None:
     p.add_argument("--graphs", action="store_true", help="compare per-group / one-call / bfloat16 FG-UNET steps")
     p.add_argument("--patches", type=int, nargs="+", default=[64, 32], help="patch sizes of --graphs")
     p.add_argument("--threads", type=int, default=2, help="TensorFlow threads of --graphs")
+    p.add_argument("--batch", type=int, default=8, help="patches per step of --graphs")
+    p.add_argument("--variants", nargs="+", default=DEFAULT_VARIANTS, help="graphs of --graphs, in this order")
     args = p.parse_args()
     if args.worker:
         return worker(args)
     if args.graphs:
         for patch in args.patches:
             prepare_store(patch)
-        return print_graphs(args, graphs_worker(args))
+        return print_graphs(args, *graphs_worker(args))
     prepare_store(args.patch)
     env = {k: v for k, v in os.environ.items() if not k.startswith(("OMPI_", "PMIX_", "PMI_"))}
     env["TF_CPP_MIN_LOG_LEVEL"] = "2"

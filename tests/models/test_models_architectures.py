@@ -4,7 +4,7 @@ import tensorflow as tf
 
 from landcover_hpc.errors import ConfigError, InputFormatError
 from landcover_hpc.models import MODEL_NAMES, check_window_size, forward_function, get_model, predict_window
-from landcover_hpc.models.architectures import DatesToSequence
+from landcover_hpc.models.architectures import ByteDropout, DatesToSequence
 
 
 @pytest.mark.parametrize("name", MODEL_NAMES)
@@ -153,6 +153,49 @@ def test_models_dropout_only_in_training(small_window, small):
         layer for layer in model.get_layer("group_body").layers if isinstance(layer, tf.keras.layers.Dropout)
     ]
     assert len(dropouts) == 5 + 2  # one per U-Net pair, two in the 1x1 path
+
+
+def test_models_dropout_layers_are_byte_dropout(small):
+    for name in ("fgunet", "tsfgunet"):
+        model = get_model(name, **small, dropout=0.2)
+        layers = [layer for layer in _all_layers(model) if isinstance(layer, tf.keras.layers.Dropout)]
+        assert layers and all(isinstance(layer, ByteDropout) for layer in layers), name
+
+
+def _all_layers(model):
+    for layer in model.layers:
+        yield layer
+        if isinstance(layer, tf.keras.Model):
+            yield from _all_layers(layer)
+
+
+@pytest.mark.parametrize("rate", [0.2, 0.5])
+def test_byte_dropout_rate_scale_and_gradient(rate):
+    tf.keras.utils.set_random_seed(0)
+    layer = ByteDropout(rate)
+    x = tf.ones((16, 32, 32, 200))
+    with tf.GradientTape() as tape:
+        tape.watch(x)
+        y = layer(x, training=True)
+    kept = y.numpy() != 0
+    effective = round(256 * rate) / 256
+    assert abs(kept.mean() - (1 - effective)) < 0.002  # 3.3 M draws: the standard error is ~2e-4
+    np.testing.assert_allclose(np.unique(y.numpy()[kept]), 1 / (1 - effective), rtol=1e-6)
+    np.testing.assert_array_equal(tape.gradient(y, x).numpy() != 0, kept)  # the gradient flows where kept
+    assert abs(kept[..., 0].mean() - kept[..., 3].mean()) < 0.01  # each of the 4 bytes of a draw is used alike
+    assert not np.array_equal(layer(x, training=True).numpy() != 0, kept)  # a new mask per call
+
+
+def test_byte_dropout_is_seeded_and_identity_at_inference():
+    x = tf.ones((2, 8, 8, 64))
+    masks = []
+    for _ in range(2):
+        tf.keras.utils.set_random_seed(7)
+        masks.append(ByteDropout(0.2)(x, training=True).numpy())
+    np.testing.assert_array_equal(masks[0], masks[1])
+    np.testing.assert_array_equal(ByteDropout(0.2)(x, training=False).numpy(), x.numpy())
+    odd = tf.ones((2, 8, 8, 3))  # not a multiple of 4 channels: Keras' Dropout
+    assert ByteDropout(0.5)(odd, training=True).shape == odd.shape
 
 
 @pytest.mark.parametrize("name", MODEL_NAMES)
