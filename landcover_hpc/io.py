@@ -17,8 +17,8 @@ import tempfile
 from pathlib import Path
 from typing import Iterator
 
-__all__ = ["atomic_path", "remove_temporaries", "current_umask", "write_json_atomic", "write_text_atomic", "save_figure", "file_sha256",
-           "read_yaml_file"]
+__all__ = ["atomic_path", "remove_temporaries", "current_umask", "write_json_atomic", "write_text_atomic",
+           "save_figure", "file_sha256", "read_yaml_file"]
 
 
 def current_umask() -> int:
