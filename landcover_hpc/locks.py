@@ -56,8 +56,8 @@ class OutputLock:
                 owner = _read_owner(fd)
                 os.close(fd)
                 raise OutputBusyError(
-                    f"{self.what} ({self.target}) is being written by another run ({owner}): wait for it to end "
-                    f"or retry later (its lock {self.path} goes away when it ends, even if killed)") from None
+                    f"{self.target} is locked by another run ({owner}) writing {self.what}: wait for it to end "
+                    f"or retry later (its lock {self.path.name} goes when it ends, even if killed)") from None
             except OSError as exc:
                 if exc.errno not in _NO_LOCKS:
                     os.close(fd)

@@ -281,3 +281,22 @@ def test_a_map_with_an_unwritten_window_is_not_signed(rf_model, store, rf_refere
     assert rerun.returncode == 0, rerun.stderr
     _assert_same_maps(out, rf_reference)
     assert _listing(out) == MAP_FILES
+
+
+def test_a_training_run_folder_has_one_owner(store, tmp_path):
+    """landcover-train on a run folder that another live run owns is refused before it writes anything."""
+    from landcover_hpc.config.train import load_config
+    from landcover_hpc.errors import OutputBusyError
+    from landcover_hpc.locks import OutputLock
+    from landcover_hpc.training.trainer import train
+
+    run_dir = tmp_path / "run"
+    config = load_config(None, [f"output.run_dir={run_dir}", f"data.store={store}"])
+    owner = OutputLock(run_dir, "a training run").acquire()  # an own file description: another run to flock
+    try:
+        with pytest.raises(OutputBusyError, match=f"{run_dir} is locked by another run .host "
+                                                  f"{socket.gethostname()}, PID {os.getpid()},"):
+            train(config)
+    finally:
+        owner.release()
+    assert not run_dir.exists() and not (tmp_path / ".run.lock").exists()
