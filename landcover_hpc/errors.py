@@ -16,6 +16,7 @@ __all__ = [
     "UnknownClassError",
     "NoDataTileError",
     "ConfigError",
+    "OutputBusyError",
 ]
 
 
@@ -53,3 +54,8 @@ class NoDataTileError(InputFormatError):
 
 class ConfigError(LandcoverError, ValueError):
     """A configuration value or command-line option is invalid."""
+
+
+class OutputBusyError(LandcoverError, BlockingIOError):
+    """Another live run holds the lock of the output this run would write (see :mod:`landcover_hpc.locks`);
+    the command-line shells exit with code 75 (EX_TEMPFAIL: retry later) rather than 2."""

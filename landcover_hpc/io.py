@@ -1,7 +1,9 @@
 """Output files written atomically: a killed job never leaves a file that looks finished.
 
 Everything the pipeline writes goes to ``<name>.<random>.tmp`` beside the final path and is renamed onto it
-(``os.replace``, atomic on POSIX file systems) only when complete; on error the partial file is removed.
+(``os.replace``, atomic on POSIX file systems) only when complete; on error the partial file is removed. A
+killed job's temporary stays behind: the next run that owns the output (:mod:`landcover_hpc.locks`) removes
+it with :func:`remove_temporaries`.
 """
 
 from __future__ import annotations
@@ -10,12 +12,13 @@ import contextlib
 import hashlib
 import json
 import os
+import re
 import tempfile
 from pathlib import Path
 from typing import Iterator
 
-__all__ = ["atomic_path", "current_umask", "write_json_atomic", "write_text_atomic", "save_figure", "file_sha256",
-           "read_yaml_file"]
+__all__ = ["atomic_path", "remove_temporaries", "current_umask", "write_json_atomic", "write_text_atomic",
+           "save_figure", "file_sha256", "read_yaml_file"]
 
 
 def current_umask() -> int:
@@ -39,6 +42,22 @@ def atomic_path(path: str | Path) -> Iterator[Path]:
     finally:
         if tmp_path.exists():
             tmp_path.unlink()
+
+
+def remove_temporaries(path: str | Path) -> list[Path]:
+    """Remove the temporaries that :func:`atomic_path` left beside ``path`` (a killed job's); return them.
+
+    Call it only while owning ``path`` (holding its lock): another live run's temporary would go too.
+    """
+    path = Path(path)
+    # mkstemp's names: the prefix, 8 characters of [a-z0-9_], the suffix, and what GDAL puts beside a file
+    # it writes (.ovr.tmp, .aux.xml); not another file's temporaries
+    name = re.compile(rf"\.{re.escape(path.name)}\.[a-z0-9_]{{8}}\.tmp(\.[a-z.]+)?")
+    stale = [p for p in path.parent.glob(f".{path.name}.*.tmp*") if name.fullmatch(p.name)] \
+        if path.parent.is_dir() else []
+    for p in stale:
+        p.unlink(missing_ok=True)
+    return stale
 
 
 def write_text_atomic(path: str | Path, text: str) -> None:

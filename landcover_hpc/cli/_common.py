@@ -8,21 +8,23 @@ import sys
 from typing import Callable
 
 from ..config.flags import comma_list, name_value
-from ..errors import LandcoverError
+from ..errors import LandcoverError, OutputBusyError
 
 __all__ = ["run_cli", "config_parser", "run_config_command", "comma_list", "name_value", "config_from_args",
-           "print_config", "EXIT_USER_ERROR"]
+           "print_config", "EXIT_USER_ERROR", "EXIT_BUSY"]
 
 EXIT_USER_ERROR = 2
+EXIT_BUSY = 75  # sysexits.h EX_TEMPFAIL: another run is writing the same output, retry later
 
 
 def run_cli(prog: str, body: Callable[[], int | None]) -> int:
-    """Run ``body``; a LandcoverError becomes ``prog: error: <message>`` on stderr and exit code 2."""
+    """Run ``body``; a LandcoverError becomes ``prog: error: <message>`` on stderr and exit code 2 (75 for
+    an output that another run is writing)."""
     try:
         return int(body() or 0)
     except LandcoverError as exc:
         print(f"{prog}: error: {exc}", file=sys.stderr)
-        return EXIT_USER_ERROR
+        return EXIT_BUSY if isinstance(exc, OutputBusyError) else EXIT_USER_ERROR
     except KeyboardInterrupt:
         print(f"{prog}: interrupted", file=sys.stderr)
         return 130

@@ -3,7 +3,9 @@
 Each tile is processed window by window, so memory is bounded by one window of the stack (a labels.tif
 reference is the exception: its connected components are found on the whole raster, about 5 bytes per
 pixel). One tile's store is written under a temporary name and renamed when complete. A store whose inputs
-and options did not change since it was written is kept (``force`` rewrites it).
+and options did not change since it was written is kept (``force`` rewrites it). A run owns the store while
+it decides and writes (:mod:`landcover_hpc.locks`): a second run on it fails at once, and the owner removes
+the temporary that a killed run left.
 """
 
 from __future__ import annotations
@@ -23,7 +25,8 @@ from rasterio.windows import transform as window_transform
 from .. import __version__
 from ..artefact import write_header
 from ..errors import EmptyReferenceError, InputFormatError, NoDataTileError, UnknownClassError
-from ..io import atomic_path, write_json_atomic
+from ..io import atomic_path, remove_temporaries, write_json_atomic
+from ..locks import locked_output
 from ..nomenclature import Nomenclature
 from ..parallel import my_share, raise_together, world
 from ..progress import Progress
@@ -108,10 +111,19 @@ def prepare_tile(tile_dir: str | Path, out_path: str | Path, nomenclature: Nomen
     """Validate one input tile and write its HDF5 store; return a summary of it.
 
     Raises:
-        LandcoverError subclasses for every input problem, before or while writing (nothing is left).
+        LandcoverError subclasses for every input problem, before or while writing (nothing is left);
+        OutputBusyError if another run is writing ``out_path``.
     """
     options.validate()
     tile_dir, out_path = Path(tile_dir), Path(out_path)
+    with locked_output(out_path, f"the store of tile {tile_dir.name}"):
+        remove_temporaries(out_path)
+        return _prepare_tile(tile_dir, out_path, nomenclature, options, force, show_progress)
+
+
+def _prepare_tile(tile_dir: Path, out_path: Path, nomenclature: Nomenclature, options: PrepareOptions,
+                  force: bool, show_progress: bool) -> dict:
+    """:func:`prepare_tile` once this run owns ``out_path``."""
     stack = open_stack(tile_dir)
     reference = read_reference(tile_dir, stack, nomenclature)
     signature = _input_signature(stack, reference, nomenclature, options)

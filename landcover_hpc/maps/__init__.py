@@ -5,7 +5,9 @@ and finalises them as Cloud Optimized GeoTIFFs with the nomenclature's colour ta
 provenance tags; ``quicklook`` draws a PNG of a map with its legend.
 """
 
-from .geotiff import MapWriter, map_paths, read_map_tags
+from .geotiff import (MapWriter, finish_files, map_paths, maps_complete, partial_paths, read_map_tags,
+                      remove_map_temporaries)
 from .quicklook import quicklook
 
-__all__ = ["MapWriter", "map_paths", "read_map_tags", "quicklook"]
+__all__ = ["MapWriter", "map_paths", "partial_paths", "maps_complete", "finish_files", "remove_map_temporaries",
+           "read_map_tags", "quicklook"]

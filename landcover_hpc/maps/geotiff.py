@@ -9,13 +9,14 @@ Files of a tile in the output folder::
     .partial/<TILE>.json      which windows are done, for a killed job to resume
 
 Both maps carry tags naming the producer (model, its checksum, software version, input dates...). They
-become visible under their final names only once complete (COG copy to a temporary name, then rename).
+become visible under their final names only once complete (COG copy to a temporary name, then rename). The
+files that finalisation writes after them (class names, partial files removed) are checked again by the
+next run (:func:`finish_files`), so a run killed while finalising leaves nothing missing for good.
 """
 
 from __future__ import annotations
 
 import json
-import os
 from pathlib import Path
 from xml.sax.saxutils import escape
 
@@ -24,10 +25,11 @@ import rasterio
 import rasterio.shutil
 from rasterio.windows import Window
 
-from ..io import atomic_path, write_json_atomic, write_text_atomic
+from ..io import atomic_path, remove_temporaries, write_json_atomic, write_text_atomic
 from ..nomenclature import Nomenclature
 
-__all__ = ["MapWriter", "map_paths", "read_map_tags", "CONFIDENCE_NODATA"]
+__all__ = ["MapWriter", "map_paths", "partial_paths", "maps_complete", "finish_files", "remove_map_temporaries",
+           "read_map_tags", "CONFIDENCE_NODATA"]
 
 CONFIDENCE_NODATA = 255
 _BLOCK = 256
@@ -37,6 +39,45 @@ def map_paths(out_dir: str | Path, tile_id: str) -> dict[str, Path]:
     out_dir = Path(out_dir)
     return {"classes": out_dir / f"{tile_id}_classes.tif", "confidence": out_dir / f"{tile_id}_confidence.tif",
             "quicklook": out_dir / f"{tile_id}_quicklook.png"}
+
+
+def partial_paths(out_dir: str | Path, tile_id: str) -> dict[str, Path]:
+    """The files of a map being computed: the two partial rasters and the record of the windows done."""
+    partial = Path(out_dir) / ".partial"
+    return {"classes": partial / f"{tile_id}_classes.tif", "confidence": partial / f"{tile_id}_confidence.tif",
+            "state": partial / f"{tile_id}.json"}
+
+
+def maps_complete(out_dir: str | Path, tile_id: str, signature: str | None) -> bool:
+    """True when both final maps of ``tile_id`` exist with this ``signature`` (nothing to recompute)."""
+    paths = map_paths(out_dir, tile_id)
+    if not all(paths[k].is_file() for k in ("classes", "confidence")):
+        return False
+    return all(read_map_tags(paths[k]).get("signature") == signature for k in ("classes", "confidence"))
+
+
+def finish_files(out_dir: str | Path, tile_id: str, nomenclature: Nomenclature) -> None:
+    """What finalisation writes and removes after the maps themselves, where a killed run left it undone:
+    the class names (if missing) and the partial files. Only a run owning the maps calls it."""
+    paths = map_paths(out_dir, tile_id)
+    names = _names_path(paths["classes"])
+    if not names.is_file():
+        write_text_atomic(names, _category_names_xml(nomenclature))
+    for p in partial_paths(out_dir, tile_id).values():
+        p.unlink(missing_ok=True)
+
+
+def remove_map_temporaries(out_dir: str | Path, tile_id: str) -> None:
+    """Remove the temporaries that a killed run left beside a tile's files. Only a run owning the maps
+    calls it."""
+    paths = map_paths(out_dir, tile_id)
+    for p in (*paths.values(), _names_path(paths["classes"]), partial_paths(out_dir, tile_id)["state"]):
+        remove_temporaries(p)
+
+
+def _names_path(classes_path: Path) -> Path:
+    """The GDAL sidecar with the class names of a class map."""
+    return classes_path.with_name(classes_path.name + ".aux.xml")
 
 
 def read_map_tags(path: str | Path) -> dict[str, str]:
@@ -61,10 +102,9 @@ class MapWriter:
         self.tile_id, self.height, self.width = tile_id, height, width
         self.nomenclature, self.tags = nomenclature, {k: str(v) for k, v in tags.items()}
         self.paths = map_paths(out_dir, tile_id)
-        partial = self.out_dir / ".partial"
-        self.partial = {"classes": partial / f"{tile_id}_classes.tif",
-                        "confidence": partial / f"{tile_id}_confidence.tif"}
-        self.state_path = partial / f"{tile_id}.json"
+        partial = partial_paths(out_dir, tile_id)
+        self.partial = {k: partial[k] for k in ("classes", "confidence")}
+        self.state_path = partial["state"]
         self.done: set[int] = set()
         self._profile = dict(driver="GTiff", width=width, height=height, count=1, dtype="uint8", crs=crs,
                              transform=transform, tiled=True, blockxsize=_BLOCK, blockysize=_BLOCK)
@@ -73,10 +113,7 @@ class MapWriter:
     # -- state -----------------------------------------------------------------------------------------
     def is_complete(self) -> bool:
         """True when both final maps exist with this writer's signature (nothing to recompute)."""
-        if not all(self.paths[k].is_file() for k in ("classes", "confidence")):
-            return False
-        return all(read_map_tags(self.paths[k]).get("signature") == self.tags.get("signature")
-                   for k in ("classes", "confidence"))
+        return maps_complete(self.out_dir, self.tile_id, self.tags.get("signature"))
 
     def _open(self) -> None:
         partial_ok = self.state_path.is_file() and all(p.is_file() for p in self.partial.values())
@@ -107,6 +144,10 @@ class MapWriter:
         self._dst["confidence"].write(confidence.astype(np.uint8), 1, window=win)
         self.done.add(window_index)
 
+    def read(self, kind: str, row: int, col: int, height: int, width: int) -> np.ndarray:
+        """(height, width) uint8 of the partial map ``kind`` ("classes" or "confidence") as written so far."""
+        return self._dst[kind].read(1, window=Window(col, row, width, height))
+
     def checkpoint(self) -> None:
         """Make the windows written so far durable and recorded (a killed job resumes after them)."""
         for dst in self._dst.values():
@@ -125,11 +166,8 @@ class MapWriter:
             with atomic_path(self.paths[kind]) as tmp:
                 rasterio.shutil.copy(self.partial[kind], tmp, driver="COG", COMPRESS="DEFLATE", PREDICTOR="NO",
                                      OVERVIEW_RESAMPLING=resampling, BLOCKSIZE=str(_BLOCK), BIGTIFF="IF_SAFER")
-        write_text_atomic(self.paths["classes"].with_name(self.paths["classes"].name + ".aux.xml"),
-                          _category_names_xml(self.nomenclature))
-        for p in (*self.partial.values(), self.state_path):
-            if p.exists():
-                os.remove(p)
+        write_text_atomic(_names_path(self.paths["classes"]), _category_names_xml(self.nomenclature))
+        finish_files(self.out_dir, self.tile_id, self.nomenclature)
         return {k: self.paths[k] for k in ("classes", "confidence")}
 
     def close(self) -> None:

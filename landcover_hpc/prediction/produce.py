@@ -8,9 +8,14 @@ only in how a window of pixels becomes class codes and confidences; everything e
   prepares the next window while the classifier works on the current one;
 - MPI: windows dealt round robin to the ranks; after each round rank 0 gathers the window cores (one
   ``Gatherv``) and is the only writer; an error opening the maps is raised on every rank together;
+- ownership: the writer (rank 0) holds the lock of the tile's maps (:mod:`landcover_hpc.locks`) from before
+  it looks at them to after they are final, so a second run on the same tile and folder fails at once
+  instead of skipping, resuming or overwriting a map being written; the owner removes what killed runs left;
 - the map files (:class:`landcover_hpc.maps.MapWriter`): signature and provenance tags, skipping a map that
-  is up to date (unless ``force``), resuming a killed job after its last checkpoint, cropping each window to
-  its core, finalising, the quicklook; progress lines (rank 0) and the summary dict.
+  is up to date (unless ``force``) before anything is written, completing what a run killed while
+  finalising left undone (class names, quicklook), resuming a killed job after its last checkpoint,
+  cropping each window to its core, checking that every window is written before signing the maps,
+  finalising, the quicklook; progress lines (rank 0) and the summary dict.
 
 A classifier is a small adapter object (:class:`WindowClassifier`): ``prepare`` runs in the reader thread
 (e.g. normalisation), ``classify`` in the main thread (the model), and returns per-pixel class codes and
@@ -37,7 +42,8 @@ from .. import __version__
 from ..data.store import TileStore
 from ..errors import LandcoverError
 from ..io import file_sha256
-from ..maps import MapWriter, map_paths, quicklook
+from ..locks import lock_together
+from ..maps import MapWriter, finish_files, map_paths, maps_complete, quicklook, remove_map_temporaries
 from ..maps.geotiff import CONFIDENCE_NODATA
 from ..nomenclature import Nomenclature, nomenclature_from_dict
 from ..parallel import raise_together
@@ -87,7 +93,8 @@ class WindowClassifier(Protocol):
         """
 
     def classify(self, prepared: Any) -> tuple[np.ndarray, np.ndarray]:
-        """(h, w) uint8 class codes (0 = nodata) and (h, w) uint8 confidence in percent (255 = nodata)."""
+        """(h, w) uint8 class codes (0 = nodata, on invalid pixels only) and (h, w) uint8 confidence in percent
+        (255 = nodata)."""
 
 
 def read_padded(store: TileStore, window: PredictionWindow, buffer: np.ndarray | None = None
@@ -147,9 +154,11 @@ def produce_maps(store: TileStore, classifier: WindowClassifier, model_path: str
     tags = _map_tags(store, classifier, model_path, options, windows)
     nomenclature = nomenclature_from_dict(classifier.nomenclature, str(model_path)) if classifier.nomenclature \
         else store.nomenclature
-    writer, skip, done = _open_maps(store, nomenclature, tags, out_dir, options.force, comm)
     paths = {k: str(v) for k, v in map_paths(out_dir, store.tile_id).items() if k != "quicklook"}
+    lock = lock_together(paths["classes"], f"the maps of tile {store.tile_id}", comm)
+    writer = None
     try:
+        writer, skip, done = _open_maps(store, nomenclature, tags, out_dir, options, classifier.title, comm)
         if skip:
             return {"tile": store.tile_id, "skipped": True, **paths}
         todo = [w for w in windows if w.index not in done]
@@ -163,11 +172,13 @@ def produce_maps(store: TileStore, classifier: WindowClassifier, model_path: str
         summary = {"tile": store.tile_id, "skipped": False, **paths, "windows": len(todo), "pixels": int(pixels),
                    "seconds": seconds, "model_seconds": model_seconds}
         if rank == 0:
-            _finish(writer, store.tile_id, nomenclature, out_dir, options.quicklook, classifier.title)
+            _finish(writer, store, windows, nomenclature, out_dir, options.quicklook, classifier.title)
             summary["pixels_per_second"] = pixels / seconds if seconds > 0 else 0.0
     finally:
         if writer is not None:
             writer.close()
+        if lock is not None:
+            lock.release()
     if comm is not None:
         comm.Barrier()
     return summary
@@ -184,18 +195,28 @@ def _map_tags(store: TileStore, classifier: WindowClassifier, model_path: Path, 
             "window": options.window, "overlap": options.overlap, **classifier.tags}
 
 
-def _open_maps(store: TileStore, nomenclature: Nomenclature, tags: dict, out_dir: Path, force: bool, comm
-               ) -> tuple[MapWriter | None, bool, set[int]]:
-    """(writer on rank 0 else None, skip: the maps are up to date, windows already done), on every rank."""
+def _open_maps(store: TileStore, nomenclature: Nomenclature, tags: dict, out_dir: Path, options: MapOptions,
+               title: str, comm) -> tuple[MapWriter | None, bool, set[int]]:
+    """(writer on rank 0 else None, skip: the maps are up to date, windows already done), on every rank.
+
+    Rank 0 owns the maps (holds their lock): it removes the temporaries of killed runs, and decides to skip
+    before writing anything, completing what a run killed while finalising left undone.
+    """
     writer, skip, done, error = None, False, set(), None
     if comm is None or comm.Get_rank() == 0:
         try:
-            writer = MapWriter(out_dir, store.tile_id, store.crs, store.transform, store.height, store.width,
-                               nomenclature, tags)
-            skip = writer.is_complete() and not force
-            if force:
-                writer.done = set()
-            done = writer.done
+            remove_map_temporaries(out_dir, store.tile_id)
+            skip = not options.force and maps_complete(out_dir, store.tile_id, tags["signature"])
+            if skip:
+                finish_files(out_dir, store.tile_id, nomenclature)
+                if options.quicklook and not map_paths(out_dir, store.tile_id)["quicklook"].is_file():
+                    _draw_quicklook(store.tile_id, nomenclature, out_dir, title)
+            else:
+                writer = MapWriter(out_dir, store.tile_id, store.crs, store.transform, store.height, store.width,
+                                   nomenclature, tags)
+                if options.force:
+                    writer.done = set()
+                done = writer.done
         except LandcoverError as exc:
             error = exc
     raise_together(comm, error, f"opening the maps of {store.tile_id} in {out_dir}")
@@ -289,10 +310,35 @@ def _write_cores(writer: MapWriter, gathered: list, windows: list[PredictionWind
         progress.update(w.core_height * w.core_width)
 
 
-def _finish(writer: MapWriter, tile_id: str, nomenclature: Nomenclature, out_dir: Path, draw_quicklook: bool,
-            title: str) -> None:
-    """Final COGs from the partial maps, and the quicklook."""
-    final = writer.finalize()
+def _finish(writer: MapWriter, store: TileStore, windows: list[PredictionWindow], nomenclature: Nomenclature,
+            out_dir: Path, draw_quicklook: bool, title: str) -> None:
+    """Final COGs from the partial maps once every window is written, and the quicklook."""
+    _check_written(writer, store, windows)
+    # an older quicklook goes first: a run killed before drawing the new one leaves none, which the next draws
+    map_paths(out_dir, store.tile_id)["quicklook"].unlink(missing_ok=True)
+    writer.finalize()
     if draw_quicklook:
-        quicklook(final["classes"], map_paths(out_dir, tile_id)["quicklook"], nomenclature,
-                  title=f"{tile_id} ({title})")
+        _draw_quicklook(store.tile_id, nomenclature, out_dir, title)
+
+
+def _draw_quicklook(tile_id: str, nomenclature: Nomenclature, out_dir: Path, title: str) -> None:
+    paths = map_paths(out_dir, tile_id)
+    quicklook(paths["classes"], paths["quicklook"], nomenclature, title=f"{tile_id} ({title})")
+
+
+def _check_written(writer: MapWriter, store: TileStore, windows: list[PredictionWindow]) -> None:
+    """Refuse to sign a map with holes: every window must be recorded done, and every valid pixel of its
+    core must have a class in the partial map (a classifier gives nodata only to invalid pixels). Windows
+    failing this are taken off the record, for the next run to compute them."""
+    missing = {w.index for w in windows} - writer.done
+    for w in windows:
+        if w.index not in missing:
+            classes = writer.read("classes", w.core_row, w.core_col, w.core_height, w.core_width)
+            valid = store.read_valid(w.core_row, w.core_col, w.core_height, w.core_width)
+            if np.any(valid & (classes == 0)):
+                missing.add(w.index)
+    if missing:
+        writer.done -= missing
+        writer.checkpoint()
+        raise RuntimeError(f"{writer.paths['classes']}: windows {sorted(missing)} of {len(windows)} are not "
+                           "written: the maps are not finalised; a new run computes these windows")

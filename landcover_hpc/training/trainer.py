@@ -41,7 +41,8 @@ import tensorflow as tf
 from ..errors import InputNotFoundError
 from ..io import atomic_path, write_text_atomic
 from ..models import WeightedSparseCrossEntropy
-from ..parallel import launched_by_mpi
+from ..locks import locked_output
+from ..parallel import launched_by_mpi, world
 from .checkpoint import load_checkpoint, save_checkpoint
 from ..config.train import Config
 from .schedule import learning_rate
@@ -84,8 +85,15 @@ def _read_csv(path: Path) -> list[dict]:
 def train(config: Config, resume: bool = False, log=print) -> dict:
     """Train ``config.model`` on ``config.data``; return the last epoch's metrics (on every rank).
 
-    Runs as one process or under mpirun/srun (one Horovod rank per process).
+    Runs as one process or under mpirun/srun (one Horovod rank per process). Rank 0 owns the run folder
+    while it runs: a second run on it raises OutputBusyError on every rank (:mod:`landcover_hpc.locks`).
     """
+    with locked_output(config.output.run_dir, "the training run", world()[0]):
+        return _train(config, resume, log)
+
+
+def _train(config: Config, resume: bool, log) -> dict:
+    """:func:`train` once this run owns its run folder."""
     from ..runtime import configure_tensorflow
 
     comm = None
