@@ -9,20 +9,29 @@ from typing import Callable
 
 from ..config.flags import comma_list, name_value
 from ..errors import LandcoverError
+from ..interrupt import StopRequested
 
 __all__ = ["run_cli", "config_parser", "run_config_command", "comma_list", "name_value", "config_from_args",
-           "print_config", "EXIT_USER_ERROR"]
+           "print_config", "EXIT_USER_ERROR", "EXIT_REQUEUE"]
 
 EXIT_USER_ERROR = 2
+# A stop signal (SIGTERM, SIGUSR1: Slurm's time limit, preemption, #SBATCH --signal) stopped the job at a
+# resume point: rerun it (with --resume for landcover-train) to continue. 75 is sysexits.h's EX_TEMPFAIL
+# ("temporary failure; the user is invited to retry"); slurm/train.sh requeues the job on it.
+EXIT_REQUEUE = 75
 
 
 def run_cli(prog: str, body: Callable[[], int | None]) -> int:
-    """Run ``body``; a LandcoverError becomes ``prog: error: <message>`` on stderr and exit code 2."""
+    """Run ``body``; a LandcoverError becomes ``prog: error: <message>`` on stderr and exit code 2, a
+    :class:`~landcover_hpc.interrupt.StopRequested` ``prog: <message>`` and exit code ``EXIT_REQUEUE``."""
     try:
         return int(body() or 0)
     except LandcoverError as exc:
         print(f"{prog}: error: {exc}", file=sys.stderr)
         return EXIT_USER_ERROR
+    except StopRequested as exc:
+        print(f"{prog}: {exc}", file=sys.stderr)
+        return EXIT_REQUEUE
     except KeyboardInterrupt:
         print(f"{prog}: interrupted", file=sys.stderr)
         return 130

@@ -10,7 +10,10 @@ only in how a window of pixels becomes class codes and confidences; everything e
   ``Gatherv``) and is the only writer; an error opening the maps is raised on every rank together;
 - the map files (:class:`landcover_hpc.maps.MapWriter`): signature and provenance tags, skipping a map that
   is up to date (unless ``force``), resuming a killed job after its last checkpoint, cropping each window to
-  its core, finalising, the quicklook; progress lines (rank 0) and the summary dict.
+  its core, finalising, the quicklook; progress lines (rank 0) and the summary dict;
+- a stop signal (inside :func:`landcover_hpc.interrupt.stop_signals`): after the round of windows it came
+  in, every rank stops, rank 0 records the windows done and :class:`~landcover_hpc.interrupt.StopRequested`
+  is raised; a rerun resumes after them to the same map.
 
 A classifier is a small adapter object (:class:`WindowClassifier`): ``prepare`` runs in the reader thread
 (e.g. normalisation), ``classify`` in the main thread (the model), and returns per-pixel class codes and
@@ -36,6 +39,7 @@ import numpy as np
 from .. import __version__
 from ..data.store import TileStore
 from ..errors import LandcoverError
+from ..interrupt import StopRequested, received_signal_name, stop_requested
 from ..io import file_sha256
 from ..maps import MapWriter, map_paths, quicklook
 from ..maps.geotiff import CONFIDENCE_NODATA
@@ -240,10 +244,16 @@ def _predict_windows(store: TileStore, classifier: WindowClassifier, windows: li
                 core = _crop_core(window, classifier.classify(prepared))
                 model_seconds += time.perf_counter() - t0
             gathered = _gather_round(comm, window, core, windows)
+            stop = i + 1 < len(mine) and stop_requested(comm)  # collective: every rank stops after this round
             if writer is not None:
                 _write_cores(writer, gathered, windows, progress)
-                if (i + 1) % checkpoint_every == 0:
+                if (i + 1) % checkpoint_every == 0 or stop:
                     writer.checkpoint()
+            if stop:
+                if comm is not None:
+                    comm.Barrier()  # rank 0's resume record is complete before any rank exits
+                raise StopRequested(f"stopped by {received_signal_name()} after {i + 1} of {len(mine)} rounds of "
+                                    f"windows of {store.tile_id}, recorded: rerun the same command to resume")
     return model_seconds
 
 
