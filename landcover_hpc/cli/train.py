@@ -39,11 +39,12 @@ def main(argv: list[str] | None = None) -> int:
 
 def _train(config: TrainConfig, args: argparse.Namespace) -> int:
     from ..interrupt import stop_signals
-    from ..training.trainer import train
 
     log = lambda line: print(line, flush=True)  # noqa: E731
     with stop_signals():  # SIGTERM/SIGUSR1: stop at the next batch with a checkpoint (exit code EXIT_REQUEUE)
         if args.loto is None:
+            from ..training.trainer import train  # loads TensorFlow: a signal meanwhile is caught too
+
             train(config, resume=args.resume, log=log)
             return 0
         return _leave_one_tile_out(config, args.loto, args.held_out, log)
