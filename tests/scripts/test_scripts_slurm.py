@@ -100,8 +100,8 @@ def test_stop_signal_to_the_batch_shell_requeues_the_job(tmp_path, signum):
 @pytest.mark.reliability
 @pytest.mark.parametrize("code", [0, 2])
 def test_other_exit_codes_do_not_requeue(tmp_path, code):
-    out = subprocess.run(["bash", "slurm/train.sh", "configs/unet.yaml"], env=_fake_slurm(tmp_path, FAKE_EXIT=str(code)),
-                         capture_output=True, text=True, timeout=60)
+    out = subprocess.run(["bash", "slurm/train.sh", "configs/unet.yaml"], capture_output=True, text=True, timeout=60,
+                         env=_fake_slurm(tmp_path, FAKE_EXIT=str(code)))
     assert out.returncode == code, out.stdout + out.stderr
     assert not (tmp_path / "scontrol.calls").exists()
 
