@@ -1,13 +1,17 @@
 #!/usr/bin/env bash
 # Nightly map production: one array task per tile of a tile list, each predicting its tile's maps.
 #   sbatch --array=1-$(wc -l < tiles.txt) slurm/predict_tiles.sh tiles.txt MODEL STORE_DIR OUT_DIR [options]
-# A task whose map is up to date exits at once; a killed task resumes from its completed windows.
+# A task whose map is up to date exits at once; a killed task resumes from its completed windows. 2 minutes
+# before the time limit (USR1), or on preemption (TERM), the task stops after its current window and requeues
+# itself (slurm/requeue.sh): the rerun finishes the same map.
 #SBATCH --job-name=landcover-predict
 #SBATCH --nodes=1
 #SBATCH --ntasks=1
 #SBATCH --cpus-per-task=24
 #SBATCH --time=02:00:00
 #SBATCH --requeue
+#SBATCH --open-mode=append
+#SBATCH --signal=B:USR1@120
 #SBATCH --output=logs/%x-%A_%a.out
 set -euo pipefail
 if [ $# -lt 4 ]; then
@@ -25,4 +29,6 @@ if [ -z "$TILE" ]; then
     exit 2
 fi
 export OMP_NUM_THREADS=${SLURM_CPUS_PER_TASK:-1} TF_CPP_MIN_LOG_LEVEL=2 PYTHONUNBUFFERED=1
-exec .venv/bin/landcover-predict --tile "$TILE" --model "$MODEL" --store "$STORE" --out "$OUT" "$@"
+# shellcheck source=slurm/requeue.sh
+source "$REPO/slurm/requeue.sh"
+run_requeueable .venv/bin/landcover-predict --tile "$TILE" --model "$MODEL" --store "$STORE" --out "$OUT" "$@"

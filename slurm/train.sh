@@ -2,7 +2,10 @@
 # Train any model of the registry with Horovod: one rank per node, all cores of a node per rank.
 #   sbatch slurm/train.sh configs/unet.yaml [section.key=value ...]
 # Requeue-friendly: the run always starts with --resume, so a requeued job (node failure, or the wall-time
-# signal below) continues from RUN_DIR/checkpoint.h5 with the same schedule and batches.
+# signal below) continues from RUN_DIR/checkpoint.h5 with the same schedule, batches and dropout masks.
+# 5 minutes before the wall-time limit Slurm sends USR1 to this shell (TERM on preemption or scancel): every
+# rank stops after the same batch, rank 0 writes a checkpoint of that step, landcover-train exits with code 99
+# and the job requeues itself (slurm/requeue.sh); the log continues in the same file (--open-mode=append).
 #SBATCH --job-name=landcover-train
 #SBATCH --nodes=11
 #SBATCH --ntasks-per-node=1
@@ -10,6 +13,7 @@
 #SBATCH --exclusive
 #SBATCH --time=24:00:00
 #SBATCH --requeue
+#SBATCH --open-mode=append
 #SBATCH --signal=B:USR1@300
 #SBATCH --output=logs/%x-%j.out
 set -euo pipefail
@@ -20,13 +24,12 @@ cd "$REPO"
 mkdir -p logs
 # Threads per rank: landcover-train reads SLURM_CPUS_PER_TASK (intra-op threads, OMP_NUM_THREADS).
 export OMP_NUM_THREADS=${SLURM_CPUS_PER_TASK:-1} TF_CPP_MIN_LOG_LEVEL=2 PYTHONUNBUFFERED=1
-# 5 minutes before the wall-time limit, Slurm sends USR1: requeue the job, which resumes from the last
-# epoch's checkpoint.
-trap 'echo "wall-time limit near: requeueing ${SLURM_JOB_ID:-}"; scontrol requeue "${SLURM_JOB_ID:-}"' USR1
+# shellcheck source=slurm/requeue.sh
+source "$REPO/slurm/requeue.sh"
 # LAUNCHER=mpirun for an Open MPI without Slurm PMIx support.
 if [ "${LAUNCHER:-srun}" = srun ]; then
-    srun --cpu-bind=none .venv/bin/landcover-train --config "$CONFIG" --resume "$@" &
+    run_requeueable srun --cpu-bind=none .venv/bin/landcover-train --config "$CONFIG" --resume "$@"
 else
-    mpirun --bind-to none -x OMP_NUM_THREADS -x PYTHONUNBUFFERED .venv/bin/landcover-train --config "$CONFIG" --resume "$@" &
+    run_requeueable mpirun --bind-to none -x OMP_NUM_THREADS -x PYTHONUNBUFFERED .venv/bin/landcover-train \
+        --config "$CONFIG" --resume "$@"
 fi
-wait $!

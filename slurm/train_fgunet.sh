@@ -8,6 +8,7 @@
 #SBATCH --exclusive
 #SBATCH --time=24:00:00
 #SBATCH --requeue
+#SBATCH --open-mode=append
 #SBATCH --signal=B:USR1@300
 #SBATCH --output=logs/%x-%j.out
 set -euo pipefail

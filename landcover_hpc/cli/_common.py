@@ -9,22 +9,31 @@ from typing import Callable
 
 from ..config.flags import comma_list, name_value
 from ..errors import LandcoverError, OutputBusyError
+from ..interrupt import StopRequested
 
 __all__ = ["run_cli", "config_parser", "run_config_command", "comma_list", "name_value", "config_from_args",
-           "print_config", "EXIT_USER_ERROR", "EXIT_BUSY"]
+           "print_config", "EXIT_USER_ERROR", "EXIT_BUSY", "EXIT_REQUEUE"]
 
 EXIT_USER_ERROR = 2
 EXIT_BUSY = 75  # sysexits.h EX_TEMPFAIL: another run is writing the same output, retry later
+# A stop signal (SIGTERM, SIGUSR1: Slurm's time limit, preemption, #SBATCH --signal) stopped the job at a
+# resume point: rerun it (with --resume for landcover-train) to continue; slurm/requeue.sh requeues the job
+# on this code (and only on it: a busy output, 75, is not a reason to requeue).
+EXIT_REQUEUE = 99
 
 
 def run_cli(prog: str, body: Callable[[], int | None]) -> int:
     """Run ``body``; a LandcoverError becomes ``prog: error: <message>`` on stderr and exit code 2 (75 for
-    an output that another run is writing)."""
+    an output that another run is writing), a :class:`~landcover_hpc.interrupt.StopRequested`
+    ``prog: <message>`` and exit code ``EXIT_REQUEUE``."""
     try:
         return int(body() or 0)
     except LandcoverError as exc:
         print(f"{prog}: error: {exc}", file=sys.stderr)
         return EXIT_BUSY if isinstance(exc, OutputBusyError) else EXIT_USER_ERROR
+    except StopRequested as exc:
+        print(f"{prog}: {exc}", file=sys.stderr)
+        return EXIT_REQUEUE
     except KeyboardInterrupt:
         print(f"{prog}: interrupted", file=sys.stderr)
         return 130

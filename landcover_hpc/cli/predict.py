@@ -8,7 +8,7 @@ from pathlib import Path
 
 from ..config.predict import PredictConfig
 from ..errors import ConfigError, InputNotFoundError
-from ._common import config_parser, run_config_command
+from ._common import EXIT_REQUEUE, config_parser, run_config_command
 
 PROG = "landcover-predict"
 
@@ -17,7 +17,9 @@ def build_parser() -> argparse.ArgumentParser:
     return config_parser(PROG, (
         "Predict class and confidence maps (Cloud Optimized GeoTIFFs + PNG quicklook) of prepared tiles, "
         "window by window. Under mpirun the windows of a tile are shared among ranks (rank 0 writes). "
-        "A finished map whose inputs did not change is skipped; a killed run resumes."), PredictConfig)
+        "A finished map whose inputs did not change is skipped; a killed run resumes. SIGTERM or SIGUSR1 "
+        "(Slurm's time limit, preemption) stops it after the current window with its resume record written, "
+        f"exit code {EXIT_REQUEUE}: rerun the same command to finish the same map."), PredictConfig)
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -25,6 +27,7 @@ def main(argv: list[str] | None = None) -> int:
 
 
 def _predict(config: PredictConfig, _args: argparse.Namespace) -> int:
+    from ..interrupt import stop_signals
     from ..models import load_model
     from ..parallel import world
     from ..prediction.predictor import predict_tile
@@ -38,15 +41,16 @@ def _predict(config: PredictConfig, _args: argparse.Namespace) -> int:
     if not Path(model_path).is_file():
         raise InputNotFoundError(f"model {model_path} not found: train one with landcover-train or pass --model")
     loaded = load_model(model_path, precision=config.precision)
-    for tile in config.tiles:
-        summary = predict_tile(Path(store) / f"{tile}.h5", model_path, config.out, config.options(), comm=comm,
-                               loaded=loaded)
-        if rank == 0:
-            if summary["skipped"]:
-                print(f"{tile}: up to date, skipped ({summary['classes']}); --force recomputes it")
-            else:
-                print(f"{tile}: {summary['pixels']} px in {summary['seconds']:.1f} s "
-                      f"({summary['pixels_per_second']:.0f} px/s) -> {summary['classes']}")
+    with stop_signals():  # SIGTERM/SIGUSR1: stop after the current window (exit code EXIT_REQUEUE)
+        for tile in config.tiles:
+            summary = predict_tile(Path(store) / f"{tile}.h5", model_path, config.out, config.options(), comm=comm,
+                                   loaded=loaded)
+            if rank == 0:
+                if summary["skipped"]:
+                    print(f"{tile}: up to date, skipped ({summary['classes']}); --force recomputes it")
+                else:
+                    print(f"{tile}: {summary['pixels']} px in {summary['seconds']:.1f} s "
+                          f"({summary['pixels_per_second']:.0f} px/s) -> {summary['classes']}")
     return 0
 
 

@@ -7,7 +7,7 @@ import sys
 
 from ..config import add_schema_flags
 from ..config.train import TrainConfig
-from ._common import comma_list, config_parser, run_config_command
+from ._common import EXIT_REQUEUE, comma_list, config_parser, run_config_command
 
 PROG = "landcover-train"
 
@@ -16,7 +16,10 @@ def build_parser() -> argparse.ArgumentParser:
     p = config_parser(PROG, (
         "Train a land-cover model on prepared tile stores (Horovod data parallelism: run it under "
         "mpirun -n N or srun for N ranks). Every config value can be set by its flag or overridden as "
-        "section.key=value, e.g. training.epochs=3 model.name=unet output.run_dir=runs/test."), TrainConfig)
+        "section.key=value, e.g. training.epochs=3 model.name=unet output.run_dir=runs/test. "
+        "SIGTERM or SIGUSR1 (Slurm's time limit, preemption) stops every rank after the current batch, writes "
+        f"RUN_DIR/checkpoint.h5 and exits with code {EXIT_REQUEUE}: rerun with --resume to continue, with the "
+        "weights an uninterrupted run would have had."), TrainConfig)
     p.add_argument("--resume", action="store_true",
                    help="continue from RUN_DIR/checkpoint.h5 with the same schedule and batches")
     p.add_argument("--loto", metavar="OUT", default=None,
@@ -35,13 +38,16 @@ def main(argv: list[str] | None = None) -> int:
 
 
 def _train(config: TrainConfig, args: argparse.Namespace) -> int:
-    from ..training.trainer import train
+    from ..interrupt import stop_signals
 
     log = lambda line: print(line, flush=True)  # noqa: E731
-    if args.loto is None:
-        train(config, resume=args.resume, log=log)
-        return 0
-    return _leave_one_tile_out(config, args.loto, args.held_out, log)
+    with stop_signals():  # SIGTERM/SIGUSR1: stop at the next batch with a checkpoint (exit code EXIT_REQUEUE)
+        if args.loto is None:
+            from ..training.trainer import train  # loads TensorFlow: a signal meanwhile is caught too
+
+            train(config, resume=args.resume, log=log)
+            return 0
+        return _leave_one_tile_out(config, args.loto, args.held_out, log)
 
 
 def _leave_one_tile_out(config, out_dir: str, held_out: list[str] | None, log) -> int:

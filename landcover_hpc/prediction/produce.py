@@ -15,7 +15,10 @@ only in how a window of pixels becomes class codes and confidences; everything e
   is up to date (unless ``force``) before anything is written, completing what a run killed while
   finalising left undone (class names, quicklook), resuming a killed job after its last checkpoint,
   cropping each window to its core, checking that every window is written before signing the maps,
-  finalising, the quicklook; progress lines (rank 0) and the summary dict.
+  finalising, the quicklook; progress lines (rank 0) and the summary dict;
+- a stop signal (inside :func:`landcover_hpc.interrupt.stop_signals`): after the round of windows it came
+  in, every rank stops, rank 0 records the windows done and :class:`~landcover_hpc.interrupt.StopRequested`
+  is raised; a rerun resumes after them to the same map.
 
 A classifier is a small adapter object (:class:`WindowClassifier`): ``prepare`` runs in the reader thread
 (e.g. normalisation), ``classify`` in the main thread (the model), and returns per-pixel class codes and
@@ -41,6 +44,7 @@ import numpy as np
 from .. import __version__
 from ..data.store import TileStore
 from ..errors import LandcoverError
+from ..interrupt import StopRequested, received_signal_name, stop_requested
 from ..io import file_sha256
 from ..locks import lock_together
 from ..maps import MapWriter, finish_files, map_paths, maps_complete, quicklook, remove_map_temporaries
@@ -261,10 +265,16 @@ def _predict_windows(store: TileStore, classifier: WindowClassifier, windows: li
                 core = _crop_core(window, classifier.classify(prepared))
                 model_seconds += time.perf_counter() - t0
             gathered = _gather_round(comm, window, core, windows)
+            stop = i + 1 < len(mine) and stop_requested(comm)  # collective: every rank stops after this round
             if writer is not None:
                 _write_cores(writer, gathered, windows, progress)
-                if (i + 1) % checkpoint_every == 0:
+                if (i + 1) % checkpoint_every == 0 or stop:
                     writer.checkpoint()
+            if stop:
+                if comm is not None:
+                    comm.Barrier()  # rank 0's resume record is complete before any rank exits
+                raise StopRequested(f"stopped by {received_signal_name()} after {i + 1} of {len(mine)} rounds of "
+                                    f"windows of {store.tile_id}, recorded: rerun the same command to resume")
     return model_seconds
 
 

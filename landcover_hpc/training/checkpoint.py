@@ -1,8 +1,11 @@
 """Training checkpoints: model weights, optimizer state, epoch and sampler state in one HDF5 file.
 
-Written by rank 0 at the end of every epoch under a temporary name and renamed (a killed job never leaves
-a half-written checkpoint); ``--resume`` reads it on every rank. Arrays are HDF5 datasets, the state is a
-JSON attribute: no pickle.
+Written by rank 0 at the end of every epoch, and after the batch where a stop signal stopped the run, under
+a temporary name and renamed (a killed job never leaves a half-written checkpoint); ``--resume`` reads it
+on every rank. Arrays are HDF5 datasets, the state is a JSON attribute: no pickle. The state: ``step`` (the
+next global step to run), ``epoch`` (the last completed epoch, 0-based; -1 before the first), ``best_kappa``,
+``best_epoch``, ``sampler`` (its state dict) and, when ``step`` is inside an epoch, ``partial_epoch``
+(``losses`` of that epoch's batches so far, ``seconds`` spent on them) for its history row.
 """
 
 from __future__ import annotations
@@ -20,9 +23,10 @@ from ..io import atomic_path
 __all__ = ["save_checkpoint", "load_checkpoint", "CHECKPOINT_FORMAT", "CHECKPOINT_FORMAT_VERSION"]
 
 CHECKPOINT_FORMAT = "landcover_hpc.checkpoint"
-CHECKPOINT_FORMAT_VERSION = 1
-# version 0: checkpoints written before they carried a version; same layout, still resumable
-_READABLE_VERSIONS = (0, CHECKPOINT_FORMAT_VERSION)
+CHECKPOINT_FORMAT_VERSION = 2
+# version 0: checkpoints written before they carried a version; same layout, still resumable.
+# version 1: end-of-epoch checkpoints only; version 2 may stop inside an epoch (state "partial_epoch").
+_READABLE_VERSIONS = (0, 1, CHECKPOINT_FORMAT_VERSION)
 _FIX = "delete it to restart the training from scratch"
 
 

@@ -14,13 +14,18 @@ batch: before each step the ranks allreduce their labelled-pixel counts and each
 divided by its own count) by ``N * n_local / n_global``; the averaged gradient is then exactly the gradient of
 the global batch's loss, as if one process had trained on all N x b patches.
 
-Every step is a function of (seed, global step): the sampler's batches and the learning rate; with
-``training.deterministic`` (default) TensorFlow's op determinism makes the weights a function of them too,
-so two runs with the same config, ranks and threads on the same CPU give identical weights. ``--resume``
-restores weights, optimizer state and the step from the last checkpoint and continues with the batches and
-rates an uninterrupted run would have used. Rank 0 writes into ``run_dir``: config.yaml (effective config),
-history.csv (one row per epoch), steps.csv (one row per batch: rate, loss, digest of rank 0's batch),
-tensorboard/, checkpoint.h5 (every epoch), best_model.h5 (best validation kappa) and final_model.h5.
+Every step is a function of (seed, global step): the sampler's batches and augmentations, the learning
+rate and the dropout masks (every random generator of the model is reseeded from (seed, rank, step) before
+the step, :mod:`.rng`); with ``training.deterministic`` (default) TensorFlow's op determinism makes the
+weights a function of them too, so two runs with the same config, ranks and threads on the same CPU give
+identical weights. ``--resume`` restores weights, optimizer state and the step from the last checkpoint and
+continues with the batches, rates and masks an uninterrupted run would have used: its weights are the
+uninterrupted run's. Inside :func:`landcover_hpc.interrupt.stop_signals` (``landcover-train`` sets it up),
+SIGTERM or SIGUSR1 on any rank stops every rank after the same batch: rank 0 writes a checkpoint of that
+step (with the epoch's losses so far) and :class:`~landcover_hpc.interrupt.StopRequested` is raised.
+Rank 0 writes into ``run_dir``: config.yaml (effective config), history.csv (one row per epoch), steps.csv
+(one row per batch: rate, loss, digest of rank 0's batch), tensorboard/, checkpoint.h5 (every epoch and on a
+stop signal), best_model.h5 (best validation kappa) and final_model.h5.
 With ``training.patience`` the run stops early once the validation kappa (validation objects only, never
 test ones) has not improved for that many epochs: the plateau.
 """
@@ -39,11 +44,13 @@ import yaml
 import tensorflow as tf
 
 from ..errors import InputNotFoundError
+from ..interrupt import StopRequested, received_signal_name, stop_requested
 from ..io import atomic_path, write_text_atomic
 from ..models import WeightedSparseCrossEntropy
 from ..locks import locked_output
 from ..parallel import launched_by_mpi, world
 from .checkpoint import load_checkpoint, save_checkpoint
+from .rng import random_generators, reseed, use_generator_rng
 from ..config.train import Config
 from .schedule import learning_rate
 
@@ -131,6 +138,7 @@ def _train(config: Config, resume: bool, log) -> dict:
                            tiles=config.data.tiles)
     sampler.plan(0, validation=True)  # no validation position anywhere: say so now, not after the first epoch
     tf.keras.utils.set_random_seed(tcfg.seed + rank)  # dropout masks differ per rank, weights come from rank 0
+    use_generator_rng()  # before the model is built: its random state becomes resettable (see .rng)
     if tcfg.deterministic:
         tf.config.experimental.enable_op_determinism()
     per_tile = {t["tile"]: t["train_pixels"] for t in dataset["tiles"]}  # written by landcover-prepare
@@ -146,46 +154,52 @@ def _train(config: Config, resume: bool, log) -> dict:
     loss = ScaledLoss(weights)
     model.compile(optimizer=optimizer, loss=loss)
     optimizer._create_all_weights(model.trainable_variables)  # slots exist before restore and broadcast
+    generators = random_generators(model)
 
-    start_epoch, best_kappa, best_epoch = 0, -np.inf, 0
+    start_epoch, start_step, best_kappa, best_epoch = 0, 0, -np.inf, 0
+    partial = {"losses": [], "seconds": 0.0}  # of the epoch a stop signal interrupted
     checkpoint_path = run_dir / "checkpoint.h5"
     if resume and checkpoint_path.is_file():
         model_weights, optimizer_weights, state = load_checkpoint(checkpoint_path)
         model.set_weights(model_weights)
         optimizer.set_weights(optimizer_weights)
         sampler.load_state_dict(state["sampler"])
-        start_epoch, best_kappa = state["epoch"] + 1, state["best_kappa"]
+        start_step = state.get("step", (state["epoch"] + 1) * steps_per_epoch)
+        start_epoch, best_kappa = start_step // steps_per_epoch, state["best_kappa"]
         best_epoch = state.get("best_epoch", start_epoch)
+        partial = state.get("partial_epoch", partial)
         if tcfg.patience is not None and start_epoch - best_epoch >= tcfg.patience:
             say(f"{checkpoint_path}: the run already stopped at its validation plateau (epoch {start_epoch}): "
                 "nothing to do")
             start_epoch = tcfg.epochs  # a requeued or re-run job does not train past its early stop
         else:
-            say(f"resuming from {checkpoint_path}: epoch {start_epoch + 1}, step {start_epoch * steps_per_epoch}")
+            say(f"resuming from {checkpoint_path}: epoch {start_epoch + 1}, step {start_step}")
     elif resume:
         say(f"no checkpoint in {run_dir}: starting from scratch")
     hvd_tf.broadcast_variables(model.variables, root_rank=0)
     hvd_tf.broadcast_variables(optimizer.variables(), root_rank=0)
-    sampler.seek(start_epoch * steps_per_epoch)
+    sampler.seek(start_step)
 
     metadata = ModelMetadata(band_names=bands, class_codes=sampler.class_codes, percentiles=sampler.percentiles,
                              nomenclature=dataset["nomenclature"], dates=dataset["dates"],
                              spectral_indices=INDEX_NAMES if config.data.indices else (),
                              extra={"config": config.to_dict()})
-    history, steps_log, writer = _open_logs(run_dir, config, start_epoch, steps_per_epoch) if rank == 0 else ([], [], None)
+    history, steps_log, writer = _open_logs(run_dir, config, start_epoch, start_step) if rank == 0 else ([], [], None)
     say(f"training {config.model.name} ({model.count_params()} parameters) on {len(sampler.tile_ids)} tiles, "
         f"{size} rank(s) x {tcfg.batch_size} patches of {sampler.patch_size} px, {threads} thread(s) per rank, "
         f"{tcfg.epochs} epochs x {steps_per_epoch} batches")
 
     last = {}
     for epoch in range(start_epoch, tcfg.epochs):
-        t0 = time.perf_counter()
-        losses = []
-        for batch in range(steps_per_epoch):
+        resumed = epoch == start_epoch and start_step > epoch * steps_per_epoch
+        losses = list(partial["losses"]) if resumed else []
+        t0 = time.perf_counter() - (partial["seconds"] if resumed else 0.0)
+        for batch in range(start_step - epoch * steps_per_epoch if resumed else 0, steps_per_epoch):
             step = epoch * steps_per_epoch + batch
             lr = learning_rate(step, steps_per_epoch, tcfg.learning_rate, size, tcfg.warmup_epochs)
             tf.keras.backend.set_value(optimizer.lr, lr)
             x, y = next(sampler)
+            reseed(generators, tcfg.seed, rank, step)
             batch_loss = train_step(model, loss, x, y, comm, size)
             losses.append(batch_loss)
             if rank == 0:
@@ -195,6 +209,15 @@ def _train(config: Config, resume: bool, log) -> dict:
                     rate = size * tcfg.batch_size * (batch + 1) / (time.perf_counter() - t0)
                     say(f"epoch {epoch + 1}/{tcfg.epochs} batch {batch + 1}/{steps_per_epoch}: loss {batch_loss:.4f}, "
                         f"lr {lr:.2e}, {rate:.1f} patches/s")
+            if batch + 1 < steps_per_epoch and stop_requested(comm):  # the epoch's last batch: stop after it
+                if rank == 0:
+                    _rewrite_csv(run_dir / "steps.csv", _STEP_FIELDS, steps_log)
+                    save_checkpoint(checkpoint_path, model.get_weights(), optimizer.get_weights(),
+                                    {"epoch": epoch - 1, "best_kappa": best_kappa, "best_epoch": best_epoch,
+                                     "sampler": sampler.state_dict(), "step": step + 1,
+                                     "partial_epoch": {"losses": losses, "seconds": time.perf_counter() - t0}})
+                _stop(comm, f"stopped by {received_signal_name()} after step {step + 1} (epoch {epoch + 1}, "
+                      f"batch {batch + 1}/{steps_per_epoch}): {checkpoint_path} written; rerun with --resume")
         seconds = time.perf_counter() - t0
         oa, kappa = validate(model, sampler, tcfg.validation_batches, len(sampler.class_codes), comm)
         row = {"epoch": epoch + 1, "loss": float(np.mean(losses)), "lr": lr, "val_overall_accuracy": oa,
@@ -224,10 +247,20 @@ def _train(config: Config, resume: bool, log) -> dict:
             say(f"validation kappa has not improved for {tcfg.patience} epochs: stopping at epoch {epoch + 1} "
                 f"(best: epoch {best_epoch}, kappa {best_kappa:.3f})")
             break
+        if epoch + 1 < tcfg.epochs and stop_requested(comm):
+            _stop(comm, f"stopped by {received_signal_name()} after epoch {epoch + 1}: {checkpoint_path} written; "
+                  "rerun with --resume")
     sampler.close()
     if writer is not None:
         writer.close()
     return last
+
+
+def _stop(comm, message: str) -> None:
+    """Raise StopRequested on every rank once rank 0's checkpoint is complete."""
+    if comm is not None:
+        comm.Barrier()
+    raise StopRequested(message)
 
 
 def _with_extra(metadata, **extra):
@@ -267,11 +300,12 @@ def validate(model, sampler, n_batches: int, n_classes: int, comm) -> tuple[floa
     return scores["overall_accuracy"], scores["kappa"]
 
 
-def _open_logs(run_dir: Path, config: Config, start_epoch: int, steps_per_epoch: int):
+def _open_logs(run_dir: Path, config: Config, start_epoch: int, start_step: int):
+    """(history rows of the epochs before ``start_epoch``, steps.csv rows before ``start_step``, writer)."""
     run_dir.mkdir(parents=True, exist_ok=True)
     write_text_atomic(run_dir / "config.yaml", yaml.safe_dump(config.to_dict(), sort_keys=False))
     history = [r for r in _read_csv(run_dir / "history.csv") if int(r["epoch"]) <= start_epoch]
-    steps = [r for r in _read_csv(run_dir / "steps.csv") if int(r["step"]) < start_epoch * steps_per_epoch]
+    steps = [r for r in _read_csv(run_dir / "steps.csv") if int(r["step"]) < start_step]
     return history, steps, tf.summary.create_file_writer(str(run_dir / "tensorboard"))
 
 
