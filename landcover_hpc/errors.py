@@ -16,6 +16,7 @@ __all__ = [
     "UnknownClassError",
     "NoDataTileError",
     "ConfigError",
+    "OutputError",
 ]
 
 
@@ -53,3 +54,8 @@ class NoDataTileError(InputFormatError):
 
 class ConfigError(LandcoverError, ValueError):
     """A configuration value or command-line option is invalid."""
+
+
+class OutputError(LandcoverError, OSError):
+    """An output cannot be written: its folder is read-only or missing, a file or folder is in the way, or
+    the disk (quota, file size limit) is full."""

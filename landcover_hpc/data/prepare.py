@@ -21,7 +21,7 @@ from rasterio.windows import Window
 from rasterio.windows import transform as window_transform
 
 from .. import __version__
-from ..artefact import write_header
+from ..artefact import CHECKSUMMED, seal, write_header
 from ..errors import EmptyReferenceError, InputFormatError, NoDataTileError, UnknownClassError
 from ..io import atomic_path, write_json_atomic
 from ..nomenclature import Nomenclature
@@ -118,11 +118,12 @@ def prepare_tile(tile_dir: str | Path, out_path: str | Path, nomenclature: Nomen
     if not force and out_path.is_file():
         try:
             with h5py.File(out_path, "r") as existing:
-                if existing.attrs.get("input_signature") == signature:
-                    with TileStore(out_path) as store:
-                        return _summary(store, skipped=True)
-        except OSError:
-            pass  # unreadable: rewrite it
+                same_inputs = existing.attrs.get("input_signature") == signature
+            if same_inputs:
+                with TileStore(out_path) as store:
+                    return _summary(store, skipped=True)
+        except (OSError, InputFormatError):
+            pass  # unreadable, damaged or of an older format version: rewrite it
 
     if isinstance(reference, ReferencePolygons):
         object_classes = reference.class_indices
@@ -147,9 +148,11 @@ def prepare_tile(tile_dir: str | Path, out_path: str | Path, nomenclature: Nomen
 
     with atomic_path(out_path) as tmp, h5py.File(tmp, "w") as h5, rasterio.open(stack.path) as src:
         ds_stack = h5.create_dataset("stack", (H, W, TC), dtype="int16", chunks=chunk,
-                                     compression=options.compression, shuffle=options.compression is not None)
-        ds_valid = h5.create_dataset("valid", (H, W), dtype=bool, chunks=chunk[:2], compression="gzip")
-        ds_labels = {s: h5.create_dataset(f"labels/{s}", (H, W), dtype="uint8", chunks=chunk[:2], compression="gzip")
+                                     compression=options.compression, shuffle=options.compression is not None,
+                                     **CHECKSUMMED)
+        ds_valid = h5.create_dataset("valid", (H, W), dtype=bool, chunks=chunk[:2], compression="gzip", **CHECKSUMMED)
+        ds_labels = {s: h5.create_dataset(f"labels/{s}", (H, W), dtype="uint8", chunks=chunk[:2], compression="gzip",
+                                          **CHECKSUMMED)
                      for s in SPLITS}
         for r0, c0, h, w in iter_blocks(H, W, options.window):
             win = Window(c0, r0, w, h)
@@ -178,10 +181,11 @@ def prepare_tile(tile_dir: str | Path, out_path: str | Path, nomenclature: Nomen
             raise EmptyReferenceError(f"{ref}: no labelled pixel on valid data of tile {stack.tile_id}: "
                                       "check the reference covers the tile")
         sample = np.concatenate(samples)
-        h5.create_dataset("percentile_sample", data=sample, compression="gzip")
-        h5.create_dataset("percentiles", data=np.percentile(sample, [3, 97], axis=0).astype(np.float32))
+        h5.create_dataset("percentile_sample", data=sample, compression="gzip", **CHECKSUMMED)
+        h5.create_dataset("percentiles", data=np.percentile(sample, [3, 97], axis=0).astype(np.float32),
+                          **CHECKSUMMED)
         polygons = np.stack([np.arange(1, n_objects + 1), object_classes, object_split, pixels_of[1:]], axis=1)
-        h5.create_dataset("polygons", data=polygons.astype(np.int64))
+        h5.create_dataset("polygons", data=polygons.astype(np.int64), **CHECKSUMMED)
 
         classes = list(range(1, len(nomenclature) + 1))
         for s in SPLITS:
@@ -190,7 +194,7 @@ def prepare_tile(tile_dir: str | Path, out_path: str | Path, nomenclature: Nomen
                                     options.patch_size, options.stride, options.min_fraction)
             for cls, pos in found.items():
                 if len(pos):
-                    group.create_dataset(str(nomenclature.codes[cls - 1]), data=pos)
+                    group.create_dataset(str(nomenclature.codes[cls - 1]), data=pos, **CHECKSUMMED)
 
         write_header(h5, STORE_FORMAT, STORE_FORMAT_VERSION)
         h5.attrs.update({
@@ -203,6 +207,7 @@ def prepare_tile(tile_dir: str | Path, out_path: str | Path, nomenclature: Nomen
             "val_fraction": options.val_fraction,
             "source": str(tile_dir.resolve()), "input_signature": signature, "valid_pixels": n_valid,
         })
+        seal(h5, datasets=False)  # the datasets are checksummed chunk by chunk (CHECKSUMMED)
     with TileStore(out_path) as store:
         return _summary(store, skipped=False)
 

@@ -15,7 +15,6 @@ from __future__ import annotations
 
 import csv
 import io
-import json
 import math
 from pathlib import Path
 
@@ -25,7 +24,7 @@ from .. import __version__
 from ..data.store import TileStore, require_tiles, store_path
 from ..data.tiles import open_raster
 from ..errors import InputFormatError, InputNotFoundError
-from ..io import save_figure, write_json_atomic, write_text_atomic
+from ..io import read_json_file, save_figure, write_json_atomic, write_text_atomic
 from ..nomenclature import Nomenclature
 from .metrics import confusion_matrix, scores_from_confusion
 
@@ -148,12 +147,7 @@ def load_result(path: str | Path, result_format: str, tool: str, what: str) -> d
     """Read a JSON result file of ``tool`` whose ``format`` must be ``result_format``; ``what`` names it in
     errors (e.g. "evaluation")."""
     path = Path(path)
-    if not path.is_file():
-        raise InputNotFoundError(f"{what} {path} not found: run {tool} first")
-    try:
-        result = json.loads(path.read_text())
-    except ValueError as exc:
-        raise InputFormatError(f"{path}: not valid JSON ({exc})") from None
+    result = read_json_file(path, what, f"run {tool} first")
     if not isinstance(result, dict) or result.get("format") != result_format:
         raise InputFormatError(f"{path}: not a {tool} result (format {result_format!r} expected)")
     return result

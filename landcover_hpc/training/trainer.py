@@ -29,7 +29,6 @@ from __future__ import annotations
 
 import csv
 import hashlib
-import json
 import time
 from pathlib import Path
 
@@ -38,11 +37,12 @@ import yaml
 
 import tensorflow as tf
 
+from ..data.store import read_dataset_summary
 from ..errors import InputNotFoundError
 from ..io import atomic_path, write_text_atomic
 from ..models import WeightedSparseCrossEntropy
 from ..parallel import launched_by_mpi
-from .checkpoint import load_checkpoint, save_checkpoint
+from .checkpoint import check_resumable, load_checkpoint, save_checkpoint
 from ..config.train import Config
 from .schedule import learning_rate
 
@@ -110,7 +110,7 @@ def train(config: Config, resume: bool = False, log=print) -> dict:
     if not (store_dir / "dataset.json").is_file():
         raise InputNotFoundError(f"{store_dir / 'dataset.json'} not found: run landcover-prepare --out {store_dir} "
                                  "or set data.store")
-    dataset = json.loads((store_dir / "dataset.json").read_text())
+    dataset = read_dataset_summary(store_dir)
     n_dates, bands = len(dataset["dates"]), dataset["bands"]
     config.check_dates(n_dates)
     tcfg = config.training
@@ -143,6 +143,7 @@ def train(config: Config, resume: bool = False, log=print) -> dict:
     checkpoint_path = run_dir / "checkpoint.h5"
     if resume and checkpoint_path.is_file():
         model_weights, optimizer_weights, state = load_checkpoint(checkpoint_path)
+        check_resumable(checkpoint_path, model_weights, state, model, config.model.name)
         model.set_weights(model_weights)
         optimizer.set_weights(optimizer_weights)
         sampler.load_state_dict(state["sampler"])
