@@ -11,6 +11,7 @@ import errno
 import hashlib
 import json
 import os
+import re
 import tempfile
 from pathlib import Path
 from typing import Iterator
@@ -45,6 +46,15 @@ _OS_ERROR_FIXES = {
 _WRITE_ERRNOS = (errno.ENOSPC, errno.EDQUOT, errno.EFBIG, errno.EROFS)
 
 
+def _errno_of(exc: BaseException) -> int | None:
+    """The errno of an OSError, or the one HDF5 names in the message of a RuntimeError h5py raises when a
+    file fails while it is closed (``... errno = 27, error message = 'File too large'``)."""
+    if isinstance(exc, OSError) and exc.errno:
+        return exc.errno
+    found = re.search(r"errno = (\d+)", str(exc))
+    return int(found.group(1)) if found else None
+
+
 def describe_os_error(exc: OSError, path: str | Path | None = None) -> str:
     """One line for an OSError: the file (``exc.filename``, else ``path``), the system's reason and the fix.
 
@@ -58,14 +68,16 @@ def describe_os_error(exc: OSError, path: str | Path | None = None) -> str:
         reason + (f": {fix}" if fix else "")
 
 
-def output_error(exc: OSError, path: str | Path) -> "OutputError":
+def output_error(exc: BaseException, path: str | Path) -> "OutputError":
     """The :class:`OutputError` of writing ``path`` that failed with ``exc`` (one line naming ``path``)."""
     from .errors import OutputError
 
-    reason = os.strerror(exc.errno) if exc.errno else (str(exc).strip().splitlines() or ["failed"])[0]
-    fix = _OS_ERROR_FIXES.get(exc.errno, "check the output path")
-    where = f" ({exc.filename})" if exc.filename not in (None, str(path)) and exc.errno not in _WRITE_ERRNOS else ""
-    return OutputError(exc.errno, f"cannot write {path}{where}: {reason}: {fix}")
+    number = _errno_of(exc)
+    reason = os.strerror(number) if number else (str(exc).strip().splitlines() or ["failed"])[0]
+    fix = _OS_ERROR_FIXES.get(number, "check the output path")
+    filename = getattr(exc, "filename", None)
+    where = f" ({filename})" if filename not in (None, str(path)) and number not in _WRITE_ERRNOS else ""
+    return OutputError(number, f"cannot write {path}{where}: {reason}: {fix}")
 
 
 @contextlib.contextmanager
@@ -88,12 +100,12 @@ def atomic_path(path: str | Path) -> Iterator[Path]:
     try:
         yield tmp_path
         os.replace(tmp_path, path)
-    except OSError as exc:
+    except (OSError, RuntimeError) as exc:  # h5py raises RuntimeError for a write failing at close
         from .errors import LandcoverError
 
         # an input read inside the block keeps its own error; a write to the temporary file names the output
-        if isinstance(exc, LandcoverError) or not (exc.errno in _WRITE_ERRNOS or exc.filename in (str(tmp_path),
-                                                                                                  str(path))):
+        if isinstance(exc, LandcoverError) or not (_errno_of(exc) in _WRITE_ERRNOS
+                                                   or getattr(exc, "filename", None) in (str(tmp_path), str(path))):
             raise
         raise output_error(exc, path) from None
     finally:

@@ -31,7 +31,8 @@ from .blocks import iter_blocks
 from .positions import valid_positions
 from .split import SPLITS, split_objects
 from .store import STORE_FORMAT, STORE_FORMAT_VERSION, TileStore
-from .tiles import ReferencePolygons, StackInfo, find_tiles, open_stack, read_reference, unknown_code_message
+from .tiles import (ReferencePolygons, StackInfo, find_tiles, open_stack, read_block, read_reference,
+                    unknown_code_message)
 
 __all__ = ["PrepareOptions", "prepare_tile", "prepare_dataset", "dataset_percentiles"]
 
@@ -156,7 +157,7 @@ def prepare_tile(tile_dir: str | Path, out_path: str | Path, nomenclature: Nomen
                      for s in SPLITS}
         for r0, c0, h, w in iter_blocks(H, W, options.window):
             win = Window(c0, r0, w, h)
-            block = np.moveaxis(src.read(window=win), 0, -1)  # (h, w, T*C)
+            block = np.moveaxis(read_block(src, win, stack.path), 0, -1)  # (h, w, T*C)
             valid = np.all(block != stack.nodata, axis=-1)
             n_valid += int(valid.sum())
             ds_stack[r0:r0 + h, c0:c0 + w, :] = block

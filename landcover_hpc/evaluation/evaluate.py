@@ -22,7 +22,7 @@ import numpy as np
 
 from .. import __version__
 from ..data.store import TileStore, require_tiles, store_path
-from ..data.tiles import open_raster
+from ..data.tiles import open_class_map
 from ..errors import InputFormatError, InputNotFoundError
 from ..io import read_json_file, save_figure, write_json_atomic, write_text_atomic
 from ..nomenclature import Nomenclature
@@ -42,7 +42,7 @@ def evaluation_paths(out_dir: str | Path, tile: str) -> dict[str, Path]:
 def _read_map_on_grid(map_path: Path, store: TileStore) -> tuple[np.ndarray, dict[str, str]]:
     if not map_path.is_file():
         raise InputNotFoundError(f"map {map_path} not found: pass the <TILE>_classes.tif written by the predictor")
-    with open_raster(map_path, "map") as src:
+    with open_class_map(map_path, "map") as src:
         if (src.height, src.width) != (store.height, store.width):
             raise InputFormatError(f"map {map_path} is {src.height}x{src.width} px, tile {store.tile_id} is "
                                    f"{store.height}x{store.width}: evaluate a map of this tile")
