@@ -339,11 +339,10 @@ def _check_metadata(metadata: Any, path: Path) -> None:
         "n_features": lambda v: is_int(v) and 0 < v <= 1_000_000,
         "bands": lambda v: isinstance(v, list) and all(isinstance(b, str) for b in v),
         "dates": lambda v: isinstance(v, list) and all(isinstance(d, str) for d in v),
-        "decision": lambda v: v in DECISIONS,
     }
+    if metadata.get("decision", "vote") not in DECISIONS:  # files written before it was stored use "vote"
+        raise _corrupt(path, f"decision {str(metadata['decision'])[:60]!r} not in {', '.join(DECISIONS)}")
     for key, ok in checks.items():
-        if key == "decision" and key not in metadata:
-            continue  # files written before the decision rule was stored use "vote"
         if key not in metadata:
             raise _corrupt(path, f"metadata key {key!r} missing")
         if not ok(metadata[key]):
