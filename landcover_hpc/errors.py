@@ -17,6 +17,7 @@ __all__ = [
     "NoDataTileError",
     "ConfigError",
     "OutputBusyError",
+    "OutputError",
 ]
 
 
@@ -59,3 +60,8 @@ class ConfigError(LandcoverError, ValueError):
 class OutputBusyError(LandcoverError, BlockingIOError):
     """Another live run holds the lock of the output this run would write (see :mod:`landcover_hpc.locks`);
     the command-line shells exit with code 75 (EX_TEMPFAIL: retry later) rather than 2."""
+
+
+class OutputError(LandcoverError, OSError):
+    """An output cannot be written: its folder is read-only or missing, a file or folder is in the way, or
+    the disk (quota, file size limit) is full."""

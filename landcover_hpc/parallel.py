@@ -54,9 +54,11 @@ def raise_together(comm, error: BaseException | None, what: str) -> None:
 
         if comm.allreduce(int(error is None), op=MPI.MIN):
             return
-    if error is not None:
-        raise error
-    if comm is not None:
+    elif error is None:
+        return
+    if error is None:
         from .errors import InputFormatError
 
-        raise InputFormatError(f"another rank failed while {what}: see its message")
+        error = InputFormatError(f"another rank failed while {what}: see its message")
+    error.raised_by_all_ranks = True  # the command-line shell need not abort the job (cli._common.run_cli)
+    raise error

@@ -12,7 +12,7 @@ scikit-learn does not do: this forest always has ``n_trees`` trees.
 
 Model file (HDF5; no pickle, no serialised code, nothing is executed on load)::
 
-    attributes  format = "landcover_hpc.rf_model", format_version = 1,
+    attributes  format = "landcover_hpc.rf_model", format_version = 2, payload_sha256 (checked on load),
                 metadata = JSON: class_codes (output columns), bands, dates, n_features, params,
                 training summary (tiles, pixels per class, seed), nomenclature, software_version
     /tree_offsets      (n_trees + 1,) int64: tree t owns nodes tree_offsets[t]:tree_offsets[t+1]
@@ -26,8 +26,10 @@ Model file (HDF5; no pickle, no serialised code, nothing is executed on load)::
     /n_node_samples    (N,) int64
 
 Prediction walks all trees at once with numpy gathers (``tree_depth`` steps, leaves loop onto
-themselves); ``load_forest`` checks every index so a corrupt or hostile file cannot make prediction read
-out of bounds or loop forever. Two decision rules (:data:`DECISIONS`):
+themselves); ``load_forest`` checks the content's SHA-256, the metadata's types, resource bounds
+(:data:`MAX_TREES`, :data:`MAX_NODES`, :data:`MAX_TREE_DEPTH`) and every index, and that each tree is a tree
+of the depth it declares, so a corrupt or hostile file cannot make prediction read out of bounds, run for
+hours or exhaust memory. Two decision rules (:data:`DECISIONS`):
 
 - ``"vote"`` (default), the rule of OpenCV ``RTrees`` and so of the Orfeo ToolBox: every tree votes for
   its leaf's majority class, the class with the most votes wins and the confidence is the fraction of
@@ -58,16 +60,22 @@ import h5py
 import numpy as np
 
 from .. import __version__
-from ..artefact import open_artefact, write_header
+from ..artefact import damaged_error, open_artefact, seal, write_header
 from ..errors import ConfigError, InputFormatError
-from ..io import atomic_path
+from ..io import atomic_path, parse_json
 from ..parallel import available_cores
 
 __all__ = ["ForestParams", "ForestModel", "fit_forest", "save_forest", "load_forest", "check_decision",
-           "DECISIONS", "RF_FORMAT", "RF_FORMAT_VERSION"]
+           "DECISIONS", "RF_FORMAT", "RF_FORMAT_VERSION", "MAX_TREES", "MAX_NODES", "MAX_TREE_DEPTH"]
 
 RF_FORMAT = "landcover_hpc.rf_model"
-RF_FORMAT_VERSION = 1
+RF_FORMAT_VERSION = 2  # 2: sealed (payload_sha256)
+_FIX = "train one with landcover-rf train"
+_WHAT = "landcover_hpc random forest model"
+#: resource bounds of a model file (and of training): prediction costs trees x depth gathers per pixel
+MAX_TREES = 10_000
+MAX_NODES = 50_000_000  # all trees together; about 2.5 GB of arrays
+MAX_TREE_DEPTH = 128
 _ARRAYS = ("children_left", "children_right", "feature", "threshold", "value", "n_node_samples")
 DECISIONS = ("vote", "proba")  # majority vote of the trees (OpenCV / OTB), mean class probability (sklearn)
 
@@ -93,10 +101,12 @@ class ForestParams:
 
     def __post_init__(self) -> None:
         check_decision(self.decision)
-        for name, low in (("n_trees", 1), ("max_depth", 1), ("min_samples_split", 2)):
+        for name, low, high in (("n_trees", 1, MAX_TREES), ("max_depth", 1, MAX_TREE_DEPTH),
+                                ("min_samples_split", 2, None)):
             value = getattr(self, name)
-            if not isinstance(value, int) or value < low:
-                raise ConfigError(f"random forest {name} = {value!r}: must be an integer >= {low}")
+            if not isinstance(value, int) or value < low or (high is not None and value > high):
+                raise ConfigError(f"random forest {name} = {value!r}: must be an integer >= {low}"
+                                  + (f" and <= {high}" if high is not None else ""))
         if self.max_features not in ("sqrt", "log2", "all"):
             raise ConfigError(f"random forest max_features = {self.max_features!r}: allowed sqrt, log2, all")
 
@@ -273,7 +283,7 @@ def fit_forest(features: np.ndarray, labels: np.ndarray, params: ForestParams, m
 
 
 def save_forest(model: ForestModel, path: str | Path) -> Path:
-    """Write the model file atomically (gzip-compressed arrays)."""
+    """Write the model file atomically (gzip-compressed arrays, sealed)."""
     path = Path(path)
     with atomic_path(path) as tmp:
         with h5py.File(tmp, "w") as h5:
@@ -281,6 +291,7 @@ def save_forest(model: ForestModel, path: str | Path) -> Path:
             h5.attrs["metadata"] = json.dumps(model.metadata)
             for name in ("tree_offsets", "tree_depth", *_ARRAYS):
                 h5.create_dataset(name, data=getattr(model, name), compression="gzip", compression_opts=4)
+            seal(h5)
     return path
 
 
@@ -289,48 +300,105 @@ def load_forest(path: str | Path) -> ForestModel:
 
     Raises:
         InputNotFoundError: no such file.
-        InputFormatError: not an RF model file, another format version, or inconsistent arrays.
+        InputFormatError: not an RF model file, another format version, changed or damaged content,
+            malformed metadata, over the resource bounds, or inconsistent arrays.
     """
     path = Path(path)
-    with open_artefact(path, RF_FORMAT, (RF_FORMAT_VERSION,), "train one with landcover-rf train",
-                       "landcover_hpc random forest model") as h5:
+    with open_artefact(path, RF_FORMAT, (RF_FORMAT_VERSION,), _FIX, _WHAT) as h5:
         try:
+            for name in ("tree_offsets", "tree_depth", *_ARRAYS):  # bounds before reading: no huge allocation
+                if h5[name].ndim not in (1, 2) or h5[name].shape[0] > MAX_NODES + 1:
+                    raise _corrupt(path, f"{name} of shape {h5[name].shape}, over {MAX_NODES} nodes")
             arrays = {name: h5[name][...] for name in ("tree_offsets", "tree_depth", *_ARRAYS)}
-            metadata = json.loads(h5.attrs["metadata"])
-        except (KeyError, ValueError) as exc:
-            raise InputFormatError(f"{path}: incomplete random forest model ({exc}): retrain it") from None
+            metadata = parse_json(h5.attrs["metadata"], f"{path} (metadata)", _FIX)
+        except OSError as exc:  # damaged compressed data, truncated file
+            raise damaged_error(path, exc, _WHAT, _FIX) from None
+        except KeyError as exc:
+            raise InputFormatError(f"{path}: incomplete random forest model ({exc}): {_FIX}") from None
+    _check_metadata(metadata, path)
     model = ForestModel(**arrays, metadata=metadata)
     _validate(model, path)
     return model
 
 
+def _corrupt(path: Path, what: str) -> InputFormatError:
+    return InputFormatError(f"{path}: corrupt random forest model ({what}): retrain with landcover-rf train")
+
+
+def _check_metadata(metadata: Any, path: Path) -> None:
+    """The metadata keys prediction reads, with their types and ranges (before anything uses them)."""
+    if not isinstance(metadata, dict):
+        raise _corrupt(path, f"metadata is a {type(metadata).__name__}, not an object")
+
+    def is_int(v) -> bool:
+        return isinstance(v, int) and not isinstance(v, bool)
+
+    checks = {
+        "class_codes": lambda v: isinstance(v, list) and 0 < len(v) <= 255 and all(is_int(c) and 1 <= c <= 255
+                                                                                  for c in v) and len(set(v)) == len(v),
+        "n_features": lambda v: is_int(v) and 0 < v <= 1_000_000,
+        "bands": lambda v: isinstance(v, list) and all(isinstance(b, str) for b in v),
+        "dates": lambda v: isinstance(v, list) and all(isinstance(d, str) for d in v),
+    }
+    if metadata.get("decision", "vote") not in DECISIONS:  # files written before it was stored use "vote"
+        raise _corrupt(path, f"decision {str(metadata['decision'])[:60]!r} not in {', '.join(DECISIONS)}")
+    for key, ok in checks.items():
+        if key not in metadata:
+            raise _corrupt(path, f"metadata key {key!r} missing")
+        if not ok(metadata[key]):
+            raise _corrupt(path, f"metadata {key} = {str(metadata[key])[:60]!r} of the wrong type or range")
+
+
 def _validate(model: ForestModel, path: Path) -> None:
     def bad(what: str) -> InputFormatError:
-        return InputFormatError(f"{path}: corrupt random forest model ({what}): retrain with landcover-rf train")
+        return _corrupt(path, what)
 
     n = len(model.feature)
     if any(len(getattr(model, a)) != n for a in _ARRAYS) or model.value.ndim != 2:
         raise bad("array lengths differ")
+    if n > MAX_NODES or model.n_trees > MAX_TREES:
+        raise bad(f"{model.n_trees} trees, {n} nodes: over the bounds of {MAX_TREES} trees, {MAX_NODES} nodes")
+    for name in ("tree_offsets", "tree_depth", "children_left", "children_right", "feature", "n_node_samples"):
+        if getattr(model, name).dtype.kind not in "iu":
+            raise bad(f"{name} of type {getattr(model, name).dtype}, integers expected")
     off = model.tree_offsets
     if (off.ndim != 1 or len(off) != len(model.tree_depth) + 1 or off[0] != 0 or off[-1] != n
             or np.any(np.diff(off) < 1)):
         raise bad("tree offsets")
-    for key in ("class_codes", "n_features", "bands", "dates"):
-        if key not in model.metadata:
-            raise bad(f"metadata key {key!r} missing")
-    if model.decision not in DECISIONS:
-        raise bad(f"decision {model.decision!r} not in {', '.join(DECISIONS)}")
     if len(model.class_codes) != model.value.shape[1]:
         raise bad("class count")
     size = np.repeat(np.diff(off), np.diff(off))
+    local = np.arange(n) - np.repeat(off[:-1], np.diff(off))
     leaf = model.children_left < 0
     for child in (model.children_left, model.children_right):
-        if np.any(~leaf & ((child <= 0) | (child >= size))):
-            raise bad("child index out of its tree")
+        # a child after its parent (as scikit-learn numbers nodes): no cycle, so prediction ends
+        if np.any(~leaf & ((child <= local) | (child >= size))):
+            raise bad("child index out of its tree or not after its parent")
     if np.any(~leaf & ((model.feature < 0) | (model.feature >= model.n_features))):
         raise bad("feature index")
     if not np.all(np.isfinite(model.value)) or not np.all(np.isfinite(model.threshold)):
         raise bad("non-finite values")
-    if np.any(model.tree_depth < 0) or np.any(model.tree_depth > 10_000):
-        raise bad("tree depth")
+    depth = _node_depths(model, leaf)
+    if depth is None:
+        raise bad(f"not a tree (a node reached twice or never) or deeper than {MAX_TREE_DEPTH} levels")
+    actual = np.maximum.reduceat(depth, off[:-1].astype(np.intp))
+    if not np.array_equal(actual, model.tree_depth):
+        raise bad("declared tree depths differ from the trees")
 
+
+def _node_depths(model: ForestModel, leaf: np.ndarray) -> np.ndarray | None:
+    """(N,) depth of every node, walking down from the roots level by level; None when a node is reached
+    twice (not a tree) or the walk goes past :data:`MAX_TREE_DEPTH` levels."""
+    tree_of = np.repeat(np.arange(model.n_trees), np.diff(model.tree_offsets))
+    base = model.tree_offsets[tree_of]
+    depth = np.full(len(leaf), -1, dtype=np.int64)
+    frontier = model.tree_offsets[:-1].astype(np.int64)
+    level = 0
+    while frontier.size:
+        if level > MAX_TREE_DEPTH or np.any(depth[frontier] >= 0) or len(np.unique(frontier)) != frontier.size:
+            return None
+        depth[frontier] = level
+        inner = frontier[~leaf[frontier]]
+        frontier = np.concatenate([model.children_left[inner] + base[inner], model.children_right[inner] + base[inner]])
+        level += 1
+    return depth if np.all(depth >= 0) else None

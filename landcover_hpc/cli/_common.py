@@ -1,20 +1,31 @@
-"""What every command-line shell shares: user errors become one line on stderr and exit code 2, and the
-config-driven commands' one way to parse, load their config (file, flags, overrides), print it or run."""
+"""What every command-line shell shares: errors become one line on stderr, and the config-driven commands'
+one way to parse, load their config (file, flags, overrides), print it or run.
+
+Exit codes: 0 done; 2 (``EXIT_USER_ERROR``) a problem the user can fix: a bad input, config or path, a
+corrupt or foreign file, a read-only folder, a full disk (every ``LandcoverError`` and every ``OSError``);
+70 (``EXIT_INTERNAL_ERROR``, sysexits' EX_SOFTWARE) a bug: any other exception, summarised on one line;
+75 (``EXIT_BUSY``, EX_TEMPFAIL) another live run owns the output (:mod:`landcover_hpc.locks`): retry later;
+99 (``EXIT_REQUEUE``) a stop signal stopped the job at a resume point: rerun it to continue; 130 interrupted. ``--debug`` adds the traceback.
+"""
 
 from __future__ import annotations
 
 import argparse
+import signal
 import sys
+import traceback
 from typing import Callable
 
 from ..config.flags import comma_list, name_value
 from ..errors import LandcoverError, OutputBusyError
 from ..interrupt import StopRequested
+from ..io import describe_os_error
 
 __all__ = ["run_cli", "config_parser", "run_config_command", "comma_list", "name_value", "config_from_args",
-           "print_config", "EXIT_USER_ERROR", "EXIT_BUSY", "EXIT_REQUEUE"]
+           "print_config", "error_line", "EXIT_USER_ERROR", "EXIT_INTERNAL_ERROR", "EXIT_BUSY", "EXIT_REQUEUE"]
 
 EXIT_USER_ERROR = 2
+EXIT_INTERNAL_ERROR = 70  # sysexits.h EX_SOFTWARE
 EXIT_BUSY = 75  # sysexits.h EX_TEMPFAIL: another run is writing the same output, retry later
 # A stop signal (SIGTERM, SIGUSR1: Slurm's time limit, preemption, #SBATCH --signal) stopped the job at a
 # resume point: rerun it (with --resume for landcover-train) to continue; slurm/requeue.sh requeues the job
@@ -22,21 +33,53 @@ EXIT_BUSY = 75  # sysexits.h EX_TEMPFAIL: another run is writing the same output
 EXIT_REQUEUE = 99
 
 
-def run_cli(prog: str, body: Callable[[], int | None]) -> int:
-    """Run ``body``; a LandcoverError becomes ``prog: error: <message>`` on stderr and exit code 2 (75 for
-    an output that another run is writing), a :class:`~landcover_hpc.interrupt.StopRequested`
-    ``prog: <message>`` and exit code ``EXIT_REQUEUE``."""
+def run_cli(prog: str, body: Callable[[], int | None], debug: bool = False) -> int:
+    """Run ``body``; an error becomes ``prog: error: <one line>`` on stderr and the exit code of its kind
+    (module docstring), a :class:`~landcover_hpc.interrupt.StopRequested` ``prog: <message>`` and
+    ``EXIT_REQUEUE``; ``debug`` prints the traceback first.
+
+    Under an MPI launcher, a rank whose error the other ranks did not raise with it (see
+    :func:`landcover_hpc.parallel.raise_together`) aborts the job after its line: the others may wait for
+    it in a collective call and would hang.
+    """
+    if hasattr(signal, "SIGXFSZ"):  # past the file size limit (ulimit -f), write() fails with EFBIG instead
+        signal.signal(signal.SIGXFSZ, signal.SIG_IGN)
     try:
         return int(body() or 0)
-    except LandcoverError as exc:
-        print(f"{prog}: error: {exc}", file=sys.stderr)
-        return EXIT_BUSY if isinstance(exc, OutputBusyError) else EXIT_USER_ERROR
-    except StopRequested as exc:
+    except StopRequested as exc:  # every rank agreed to stop at the same resume point
         print(f"{prog}: {exc}", file=sys.stderr)
         return EXIT_REQUEUE
     except KeyboardInterrupt:
         print(f"{prog}: interrupted", file=sys.stderr)
         return 130
+    except Exception as exc:  # noqa: BLE001: every error ends as one line, the traceback only with --debug
+        if debug:
+            traceback.print_exc()
+        code, line = error_line(exc)
+        print(f"{prog}: error: {line}", file=sys.stderr, flush=True)
+        _abort_other_ranks(exc, code)
+        return code
+
+
+def error_line(exc: BaseException) -> tuple[int, str]:
+    """(exit code, one-line message) of an error that ended a command (see the module docstring)."""
+    if isinstance(exc, LandcoverError):
+        return EXIT_BUSY if isinstance(exc, OutputBusyError) else EXIT_USER_ERROR, " ".join(str(exc).split("\n"))
+    if isinstance(exc, OSError):
+        return EXIT_USER_ERROR, describe_os_error(exc)
+    summary = (str(exc).strip().splitlines() or [""])[0]
+    return EXIT_INTERNAL_ERROR, (f"internal error {type(exc).__name__}{': ' + summary if summary else ''} "
+                                 f"(a bug: rerun with --debug for the traceback and report it)")
+
+
+def _abort_other_ranks(exc: BaseException, code: int) -> None:
+    from ..parallel import launched_by_mpi, world
+
+    if not launched_by_mpi() or getattr(exc, "raised_by_all_ranks", False):
+        return
+    comm, _, size = world()
+    if size > 1:
+        comm.Abort(code)
 
 
 def config_parser(prog: str, description: str, schema: type,
@@ -56,7 +99,7 @@ def config_parser(prog: str, description: str, schema: type,
 def run_config_command(prog: str, parser: argparse.ArgumentParser, argv: list[str] | None, schema: type,
                        action: Callable[[object, argparse.Namespace], int | None]) -> int:
     """Parse ``argv``, load the ``schema`` config from them, and print it (``--print-config``) or run
-    ``action(config, args)``; errors as :func:`run_cli` (one line, exit code 2)."""
+    ``action(config, args)``; errors as :func:`run_cli` (one line; ``--debug``: with the traceback)."""
     from ..config.flags import takes_positional_values
 
     intermixed = takes_positional_values(parser)
@@ -66,7 +109,7 @@ def run_config_command(prog: str, parser: argparse.ArgumentParser, argv: list[st
         config = config_from_args(schema, args)
         return print_config(config) if args.print_config else action(config, args)
 
-    return run_cli(prog, body)
+    return run_cli(prog, body, debug=args.debug)
 
 
 def config_from_args(schema: type, args: argparse.Namespace):

@@ -34,7 +34,7 @@ _OVERRIDE = re.compile(r"^[A-Za-z_][\w.]*=")
 
 
 def add_config_options(parser: argparse.ArgumentParser, positional: tuple[str, str] | None = None) -> None:
-    """``--config FILE``, ``--print-config`` and the positional ``section.key=value`` overrides.
+    """``--config FILE``, ``--print-config``, ``--debug`` and the positional ``section.key=value`` overrides.
 
     Args:
         positional: ``(key, help)`` of a list key that also takes the positional arguments that are no
@@ -44,6 +44,9 @@ def add_config_options(parser: argparse.ArgumentParser, positional: tuple[str, s
                         help="YAML config of this command (see configs/); flags and overrides are laid over it")
     parser.add_argument("--print-config", action="store_true",
                         help="print the effective config (file + flags + overrides) as YAML and exit")
+    parser.add_argument("--debug", action="store_true",
+                        help="print the traceback of an error (else one line; exit code 2 for a user error, 70 for "
+                             "an internal one)")
     help_ = "config overrides, applied last (values read as YAML, e.g. window=256 tiles=[T31UDQ])"
     if positional is None:
         parser.add_argument("overrides", nargs="*", metavar="section.key=value", help=help_)

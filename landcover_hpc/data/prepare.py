@@ -23,7 +23,7 @@ from rasterio.windows import Window
 from rasterio.windows import transform as window_transform
 
 from .. import __version__
-from ..artefact import write_header
+from ..artefact import CHECKSUMMED, seal, write_header
 from ..errors import EmptyReferenceError, InputFormatError, NoDataTileError, UnknownClassError
 from ..io import atomic_path, remove_temporaries, write_json_atomic
 from ..locks import locked_output
@@ -34,7 +34,8 @@ from .blocks import iter_blocks
 from .positions import valid_positions
 from .split import SPLITS, split_objects
 from .store import STORE_FORMAT, STORE_FORMAT_VERSION, TileStore
-from .tiles import ReferencePolygons, StackInfo, find_tiles, open_stack, read_reference, unknown_code_message
+from .tiles import (ReferencePolygons, StackInfo, find_tiles, open_stack, read_block, read_reference,
+                    unknown_code_message)
 
 __all__ = ["PrepareOptions", "prepare_tile", "prepare_dataset", "dataset_percentiles"]
 
@@ -130,11 +131,12 @@ def _prepare_tile(tile_dir: Path, out_path: Path, nomenclature: Nomenclature, op
     if not force and out_path.is_file():
         try:
             with h5py.File(out_path, "r") as existing:
-                if existing.attrs.get("input_signature") == signature:
-                    with TileStore(out_path) as store:
-                        return _summary(store, skipped=True)
-        except OSError:
-            pass  # unreadable: rewrite it
+                same_inputs = existing.attrs.get("input_signature") == signature
+            if same_inputs:
+                with TileStore(out_path) as store:
+                    return _summary(store, skipped=True)
+        except (OSError, InputFormatError):
+            pass  # unreadable, damaged or of an older format version: rewrite it
 
     if isinstance(reference, ReferencePolygons):
         object_classes = reference.class_indices
@@ -159,13 +161,15 @@ def _prepare_tile(tile_dir: Path, out_path: Path, nomenclature: Nomenclature, op
 
     with atomic_path(out_path) as tmp, h5py.File(tmp, "w") as h5, rasterio.open(stack.path) as src:
         ds_stack = h5.create_dataset("stack", (H, W, TC), dtype="int16", chunks=chunk,
-                                     compression=options.compression, shuffle=options.compression is not None)
-        ds_valid = h5.create_dataset("valid", (H, W), dtype=bool, chunks=chunk[:2], compression="gzip")
-        ds_labels = {s: h5.create_dataset(f"labels/{s}", (H, W), dtype="uint8", chunks=chunk[:2], compression="gzip")
+                                     compression=options.compression, shuffle=options.compression is not None,
+                                     **CHECKSUMMED)
+        ds_valid = h5.create_dataset("valid", (H, W), dtype=bool, chunks=chunk[:2], compression="gzip", **CHECKSUMMED)
+        ds_labels = {s: h5.create_dataset(f"labels/{s}", (H, W), dtype="uint8", chunks=chunk[:2], compression="gzip",
+                                          **CHECKSUMMED)
                      for s in SPLITS}
         for r0, c0, h, w in iter_blocks(H, W, options.window):
             win = Window(c0, r0, w, h)
-            block = np.moveaxis(src.read(window=win), 0, -1)  # (h, w, T*C)
+            block = np.moveaxis(read_block(src, win, stack.path), 0, -1)  # (h, w, T*C)
             valid = np.all(block != stack.nodata, axis=-1)
             n_valid += int(valid.sum())
             ds_stack[r0:r0 + h, c0:c0 + w, :] = block
@@ -190,10 +194,11 @@ def _prepare_tile(tile_dir: Path, out_path: Path, nomenclature: Nomenclature, op
             raise EmptyReferenceError(f"{ref}: no labelled pixel on valid data of tile {stack.tile_id}: "
                                       "check the reference covers the tile")
         sample = np.concatenate(samples)
-        h5.create_dataset("percentile_sample", data=sample, compression="gzip")
-        h5.create_dataset("percentiles", data=np.percentile(sample, [3, 97], axis=0).astype(np.float32))
+        h5.create_dataset("percentile_sample", data=sample, compression="gzip", **CHECKSUMMED)
+        h5.create_dataset("percentiles", data=np.percentile(sample, [3, 97], axis=0).astype(np.float32),
+                          **CHECKSUMMED)
         polygons = np.stack([np.arange(1, n_objects + 1), object_classes, object_split, pixels_of[1:]], axis=1)
-        h5.create_dataset("polygons", data=polygons.astype(np.int64))
+        h5.create_dataset("polygons", data=polygons.astype(np.int64), **CHECKSUMMED)
 
         classes = list(range(1, len(nomenclature) + 1))
         for s in SPLITS:
@@ -202,7 +207,7 @@ def _prepare_tile(tile_dir: Path, out_path: Path, nomenclature: Nomenclature, op
                                     options.patch_size, options.stride, options.min_fraction)
             for cls, pos in found.items():
                 if len(pos):
-                    group.create_dataset(str(nomenclature.codes[cls - 1]), data=pos)
+                    group.create_dataset(str(nomenclature.codes[cls - 1]), data=pos, **CHECKSUMMED)
 
         write_header(h5, STORE_FORMAT, STORE_FORMAT_VERSION)
         h5.attrs.update({
@@ -215,6 +220,7 @@ def _prepare_tile(tile_dir: Path, out_path: Path, nomenclature: Nomenclature, op
             "val_fraction": options.val_fraction,
             "source": str(tile_dir.resolve()), "input_signature": signature, "valid_pixels": n_valid,
         })
+        seal(h5, datasets=False)  # the datasets are checksummed chunk by chunk (CHECKSUMMED)
     with TileStore(out_path) as store:
         return _summary(store, skipped=False)
 

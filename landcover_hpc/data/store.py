@@ -25,6 +25,7 @@ Layout of ``<store>/<TILE_ID>.h5`` (no pickle anywhere; strings are UTF-8 attrib
 
 from __future__ import annotations
 
+import functools
 import json
 from pathlib import Path
 from typing import Sequence
@@ -34,17 +35,33 @@ import numpy as np
 from rasterio.crs import CRS
 from rasterio.transform import Affine
 
-from ..artefact import open_artefact
-from ..errors import InputNotFoundError
+from ..artefact import damaged_error, open_artefact
+from ..errors import InputFormatError, InputNotFoundError
+from ..io import read_json_file
 from ..nomenclature import Nomenclature, nomenclature_from_dict
 from .split import SPLITS
 from .tiles import DateBandLayout
 
-__all__ = ["STORE_FORMAT", "STORE_FORMAT_VERSION", "SPLITS", "TileStore", "list_tiles", "open_stores", "require_tiles",
-           "store_path"]
+__all__ = ["STORE_FORMAT", "STORE_FORMAT_VERSION", "SPLITS", "TileStore", "list_tiles", "open_stores",
+           "read_dataset_summary", "require_tiles", "store_path"]
 
 STORE_FORMAT = "landcover_hpc.tile_store"
-STORE_FORMAT_VERSION = 3  # 3: train / val / test split (2: train / test)
+STORE_FORMAT_VERSION = 4  # 4: sealed attributes, checksummed chunks; 3: train / val / test split (2: train / test)
+_FIX = "re-run landcover-prepare"
+_WHAT = "landcover_hpc tile store"
+
+
+def _checked_read(method):
+    """A TileStore read whose HDF5 failure (a chunk failing its checksum, damaged compressed data, a
+    truncated file) becomes one line naming the store."""
+    @functools.wraps(method)
+    def read(self, *args, **kwargs):
+        try:
+            return method(self, *args, **kwargs)
+        except OSError as exc:
+            raise damaged_error(self.path, exc, _WHAT, _FIX) from None
+
+    return read
 
 
 class TileStore(DateBandLayout):
@@ -57,8 +74,16 @@ class TileStore(DateBandLayout):
 
     def __init__(self, path: str | Path, cache_bytes: int = 64 * 2**20) -> None:
         self.path = Path(path)
-        self.h5 = open_artefact(self.path, STORE_FORMAT, (STORE_FORMAT_VERSION,), "re-run landcover-prepare",
-                                "landcover_hpc tile store", rdcc_nbytes=cache_bytes, rdcc_nslots=100_003)
+        self.h5 = open_artefact(self.path, STORE_FORMAT, (STORE_FORMAT_VERSION,), _FIX, _WHAT, sealed="attributes",
+                                rdcc_nbytes=cache_bytes, rdcc_nslots=100_003)
+        try:
+            self._read_attributes()
+        except (KeyError, ValueError, TypeError) as exc:
+            self.h5.close()
+            raise InputFormatError(f"{self.path}: {_WHAT} with missing or malformed attributes ({exc!r}): "
+                                   f"{_FIX}") from None
+
+    def _read_attributes(self) -> None:
         attrs = self.h5.attrs
         self.tile_id: str = str(attrs["tile_id"])
         self.dates: tuple[str, ...] = tuple(json.loads(attrs["dates"]))
@@ -72,7 +97,10 @@ class TileStore(DateBandLayout):
         self.stride: int = int(attrs["stride"])
         self.min_fraction: float = float(attrs["min_fraction"])
         self.stack: h5py.Dataset = self.h5["stack"]
-        self.height, self.width, _ = self.stack.shape  # (H, W, T*C): channels follow dates x bands
+        self.height, self.width, channels = self.stack.shape  # (H, W, T*C): channels follow dates x bands
+        if channels != len(self.dates) * len(self.bands) or self.stack.dtype != np.int16:
+            raise ValueError(f"stack {self.stack.shape} {self.stack.dtype} for {len(self.dates)} dates x "
+                             f"{len(self.bands)} bands")
 
     # -- context manager -------------------------------------------------------------------------------
     def __enter__(self) -> "TileStore":
@@ -91,16 +119,19 @@ class TileStore(DateBandLayout):
 
     # -- description -----------------------------------------------------------------------------------
     @property
+    @_checked_read
     def percentiles(self) -> np.ndarray:
         """(2, T*C) float32: 3rd and 97th percentiles per channel of this tile."""
         return self.h5["percentiles"][...]
 
     @property
+    @_checked_read
     def percentile_sample(self) -> np.ndarray:
         """(n, T*C) int16 random valid pixels of this tile (the percentiles' sample)."""
         return self.h5["percentile_sample"][...]
 
     @property
+    @_checked_read
     def polygons(self) -> np.ndarray:
         """(n, 4) int64: object id, class index (1..K), split (index into SPLITS), labelled pixels."""
         return self.h5["polygons"][...]
@@ -114,6 +145,7 @@ class TileStore(DateBandLayout):
         return counts
 
     # -- reads -----------------------------------------------------------------------------------------
+    @_checked_read
     def read_window(self, row: int, col: int, height: int, width: int, out: np.ndarray | None = None) -> np.ndarray:
         """(height, width, T*C) int16 block of the stack.
 
@@ -126,9 +158,11 @@ class TileStore(DateBandLayout):
         self.stack.read_direct(out, np.s_[row:row + height, col:col + width, :], np.s_[:height, :width, :])
         return out[:height, :width]
 
+    @_checked_read
     def read_valid(self, row: int, col: int, height: int, width: int) -> np.ndarray:
         return self.h5["valid"][row:row + height, col:col + width]
 
+    @_checked_read
     def read_labels(self, split: str, row: int = 0, col: int = 0, height: int | None = None,
                     width: int | None = None) -> np.ndarray:
         """(h, w) uint8 class indices (0 = unlabelled) of a split, whole tile by default."""
@@ -136,6 +170,7 @@ class TileStore(DateBandLayout):
         width = self.width if width is None else width
         return self.h5[f"labels/{_check_split(split)}"][row:row + height, col:col + width]
 
+    @_checked_read
     def positions(self, split: str, code: int) -> np.ndarray:
         """(n, 2) int32 top-left (row, col) of valid patches for class ``code`` (empty if none)."""
         group = self.h5[f"positions/{_check_split(split)}"]
@@ -172,12 +207,31 @@ def list_tiles(store_dir: str | Path) -> list[str]:
     _require_store_dir(store_dir)
     meta = store_dir / "dataset.json"
     if meta.is_file():
-        tiles = sorted(t["tile"] for t in json.loads(meta.read_text())["tiles"])
+        tiles = sorted(t["tile"] for t in read_dataset_summary(store_dir)["tiles"])
     else:
         tiles = sorted(p.stem for p in store_dir.glob("*.h5"))
     if not tiles:
         raise InputNotFoundError(f"no <TILE_ID>.h5 in {store_dir}: run landcover-prepare --out {store_dir}")
     return tiles
+
+
+def read_dataset_summary(store_dir: str | Path) -> dict:
+    """``<store_dir>/dataset.json`` (written by landcover-prepare) after checking the keys later stages read.
+
+    Raises:
+        InputNotFoundError: no such file. InputFormatError: not valid JSON, or a key missing or mistyped.
+    """
+    path = Path(store_dir) / "dataset.json"
+    fix = f"re-run landcover-prepare --out {store_dir}"
+    summary = read_json_file(path, "dataset summary", fix)
+    kinds = {"tiles": list, "dates": list, "bands": list, "nomenclature": dict}
+    wrong = [key for key, kind in kinds.items() if not isinstance(summary, dict) or not isinstance(summary.get(key), kind)]
+    if not wrong and not all(isinstance(t, dict) and isinstance(t.get("tile"), str) for t in summary["tiles"]):
+        wrong = ["tiles[].tile"]
+    if wrong:
+        raise InputFormatError(f"{path}: not a landcover-prepare dataset summary (key {', '.join(wrong)} missing "
+                               f"or mistyped): {fix}")
+    return summary
 
 
 def require_tiles(store_dir: str | Path, tiles: Sequence[str] | None = None) -> list[str]:

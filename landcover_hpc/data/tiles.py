@@ -28,7 +28,7 @@ from ..nomenclature import Nomenclature
 
 __all__ = [
     "S2_BANDS", "DateBandLayout", "StackInfo", "ReferencePolygons", "find_tiles", "open_raster", "open_stack", "parse_band_descriptions",
-    "read_reference", "tile_paths", "unknown_code_message",
+    "read_reference", "tile_paths", "unknown_code_message", "open_class_map", "read_block",
 ]
 
 S2_BANDS = ("B2", "B3", "B4", "B5", "B6", "B7", "B8", "B8A", "B11", "B12")
@@ -148,6 +148,33 @@ def open_raster(path: str | Path, what: str | None = None):
         return rasterio.open(path)
     except rasterio.errors.RasterioIOError as exc:
         raise InputFormatError(f"{f'{what} ' if what else ''}{path}: not a readable raster ({exc})") from None
+
+
+def open_class_map(path: str | Path, what: str = "class map"):
+    """Open a class map for reading after checking it is one: one band of integer class codes, not a map of
+    another product (the ``PRODUCT`` tag of the maps this software writes, e.g. ``confidence``).
+
+    Raises:
+        InputFormatError: not readable, or another kind of raster (a confidence map, a multi-band stack).
+    """
+    src = open_raster(path, what)
+    product = src.tags().get("PRODUCT")
+    if src.count != 1 or np.dtype(src.dtypes[0]).kind not in "iu" or product not in (None, "classes"):
+        found = f"a {product} map" if product not in (None, "classes") else f"{src.count} {src.dtypes[0]} band(s)"
+        src.close()
+        raise InputFormatError(f"{what} {path}: {found}, not a class map (one band of integer class codes): pass "
+                               "the <TILE>_classes.tif written by landcover-predict or landcover-rf predict")
+    return src
+
+
+def read_block(src, window, path: str | Path) -> np.ndarray:
+    """``src.read(window=window)``, or one line naming ``path`` when GDAL fails (a truncated or damaged file)."""
+    try:
+        return src.read(window=window)
+    except rasterio.errors.RasterioIOError as exc:
+        reason = (str(exc).strip().splitlines() or ["read failed"])[0]
+        raise InputFormatError(f"{path}: cannot read rows {window.row_off}..{window.row_off + window.height} "
+                               f"({reason}): the file is truncated or damaged: write or copy it again") from None
 
 
 def open_stack(tile_dir: str | Path) -> StackInfo:

@@ -295,10 +295,14 @@ def write_report(out_dir: str | Path, evaluations: Mapping[str, Mapping[str, str
         geometry: ``{tile: landcover-geometry result}`` (see :func:`collect_geometry`): a "Geometric
             precision" section with its bar chart.
     """
+    from ..data.tiles import open_class_map
     from ..maps import quicklook
 
     out_dir = Path(out_dir)
     evals = load_evaluations(evaluations)
+    for by_tile in maps.values():  # every input checked before the first figure is written
+        for map_path in by_tile.values():
+            open_class_map(map_path).close()
     tiles = _tiles(evals)
     if fscore_tiles is None:
         fscore_tiles = [t for t in ("T30TWT", "T31UDQ") if t in tiles] or tiles

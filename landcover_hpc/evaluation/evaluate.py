@@ -15,7 +15,6 @@ from __future__ import annotations
 
 import csv
 import io
-import json
 import math
 from pathlib import Path
 
@@ -23,9 +22,9 @@ import numpy as np
 
 from .. import __version__
 from ..data.store import TileStore, require_tiles, store_path
-from ..data.tiles import open_raster
+from ..data.tiles import open_class_map
 from ..errors import InputFormatError, InputNotFoundError
-from ..io import save_figure, write_json_atomic, write_text_atomic
+from ..io import read_json_file, save_figure, write_json_atomic, write_text_atomic
 from ..nomenclature import Nomenclature
 from .metrics import confusion_matrix, scores_from_confusion
 
@@ -43,7 +42,7 @@ def evaluation_paths(out_dir: str | Path, tile: str) -> dict[str, Path]:
 def _read_map_on_grid(map_path: Path, store: TileStore) -> tuple[np.ndarray, dict[str, str]]:
     if not map_path.is_file():
         raise InputNotFoundError(f"map {map_path} not found: pass the <TILE>_classes.tif written by the predictor")
-    with open_raster(map_path, "map") as src:
+    with open_class_map(map_path, "map") as src:
         if (src.height, src.width) != (store.height, store.width):
             raise InputFormatError(f"map {map_path} is {src.height}x{src.width} px, tile {store.tile_id} is "
                                    f"{store.height}x{store.width}: evaluate a map of this tile")
@@ -148,12 +147,7 @@ def load_result(path: str | Path, result_format: str, tool: str, what: str) -> d
     """Read a JSON result file of ``tool`` whose ``format`` must be ``result_format``; ``what`` names it in
     errors (e.g. "evaluation")."""
     path = Path(path)
-    if not path.is_file():
-        raise InputNotFoundError(f"{what} {path} not found: run {tool} first")
-    try:
-        result = json.loads(path.read_text())
-    except ValueError as exc:
-        raise InputFormatError(f"{path}: not valid JSON ({exc})") from None
+    result = read_json_file(path, what, f"run {tool} first")
     if not isinstance(result, dict) or result.get("format") != result_format:
         raise InputFormatError(f"{path}: not a {tool} result (format {result_format!r} expected)")
     return result

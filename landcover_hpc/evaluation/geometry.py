@@ -223,10 +223,10 @@ def _require_map(path: str | Path, what: str) -> None:
 
 def _read_classes(path: str | Path, window=None, what: str = "class map") -> tuple[np.ndarray, tuple]:
     """Band 1 of a class map and its grid (CRS, transform, shape)."""
-    from ..data.tiles import open_raster  # rasterio, imported only when a map is read
+    from ..data.tiles import open_class_map  # rasterio, imported only when a map is read
 
     _require_map(path, what)
-    with open_raster(path, what) as src:
+    with open_class_map(path, what) as src:
         classes = src.read(1, window=window)
         return classes, (src.crs, src.transform, classes.shape)
 

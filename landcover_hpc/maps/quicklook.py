@@ -5,7 +5,6 @@ from __future__ import annotations
 from pathlib import Path
 
 import numpy as np
-import rasterio
 from rasterio.enums import Resampling
 
 from ..io import save_figure
@@ -24,7 +23,9 @@ def quicklook(map_path: str | Path, out_png: str | Path, nomenclature: Nomenclat
     from matplotlib.colors import ListedColormap
     from matplotlib.patches import Patch
 
-    with rasterio.open(map_path) as src:
+    from ..data.tiles import open_class_map
+
+    with open_class_map(map_path) as src:
         factor = max(1, int(np.ceil(max(src.height, src.width) / max_side)))
         codes = src.read(1, out_shape=(src.height // factor or 1, src.width // factor or 1),
                          resampling=Resampling.mode if factor > 1 else Resampling.nearest)

@@ -2,7 +2,8 @@
 
 File format (HDF5, no pickle, no serialised code):
 
-- root attributes ``format = "landcover_hpc.model"``, ``format_version = 1`` and ``metadata``: a JSON object
+- root attributes ``format = "landcover_hpc.model"``, ``format_version = 2``, ``payload_sha256`` (the SHA-256
+  of the content, checked on load: see ``landcover_hpc.artefact.seal``) and ``metadata``: a JSON object
   (architecture spec, band names, class codes, nomenclature, spectral indices, dates, software version,
   free ``extra`` entries);
 - dataset ``percentiles``: ``(2, T*C)`` float64, 3rd and 97th percentile of every raw band channel;
@@ -25,7 +26,7 @@ import h5py
 import numpy as np
 import tensorflow as tf
 
-from ..artefact import open_artefact, write_header
+from ..artefact import damaged_error, open_artefact, seal, write_header
 from ..errors import ConfigError, InputFormatError
 from ..io import atomic_path
 from .registry import ModelSpec, model_spec
@@ -33,7 +34,9 @@ from .registry import ModelSpec, model_spec
 __all__ = ["ModelMetadata", "save_model", "load_model", "FORMAT", "FORMAT_VERSION"]
 
 FORMAT = "landcover_hpc.model"
-FORMAT_VERSION = 1
+FORMAT_VERSION = 2  # 2: sealed (payload_sha256)
+_FIX = "train one with landcover-train"
+_WHAT = "landcover_hpc model file"
 
 
 @dataclass(frozen=True, eq=False)  # eq would compare the percentiles array ambiguously
@@ -134,6 +137,7 @@ def save_model(path: str | Path, model: tf.keras.Model, metadata: ModelMetadata)
             for i, (variable, value) in enumerate(zip(model.weights, model.get_weights())):
                 dataset = group.create_dataset(f"{i:06d}", data=value)
                 dataset.attrs["name"] = variable.name
+            seal(f)
     return metadata
 
 
@@ -152,15 +156,23 @@ def load_model(path: str | Path, precision: str | None = None) -> tuple[tf.keras
         InputFormatError: it is not a landcover_hpc model file, or its weights do not fit its spec.
     """
     path = Path(path)
-    with open_artefact(path, FORMAT, (FORMAT_VERSION,), "train one with landcover-train",
-                       "landcover_hpc model file") as f:
-        values = json.loads(f.attrs["metadata"])
-        percentiles = f["percentiles"][()]
-        group = f["weights"]
-        names = sorted(group)
-        weights = [group[name][()] for name in names]
-    spec = ModelSpec.from_dict(values.pop("spec"))
-    metadata = ModelMetadata(percentiles=percentiles, spec=spec, **values)
+    with open_artefact(path, FORMAT, (FORMAT_VERSION,), _FIX, _WHAT) as f:
+        try:
+            values = json.loads(f.attrs["metadata"])
+            percentiles = f["percentiles"][()]
+            group = f["weights"]
+            names = sorted(group)
+            weights = [group[name][()] for name in names]
+        except OSError as exc:
+            raise damaged_error(path, exc, _WHAT, _FIX) from None
+        except (KeyError, ValueError) as exc:
+            raise InputFormatError(f"{path}: incomplete {_WHAT} ({exc}): {_FIX}") from None
+    try:
+        spec = ModelSpec.from_dict(values.pop("spec"))
+        metadata = ModelMetadata(percentiles=percentiles, spec=spec, **values)
+        metadata.check(spec)
+    except (KeyError, TypeError, ValueError, AttributeError) as exc:  # ConfigError is a ValueError
+        raise InputFormatError(f"{path}: {_WHAT} with malformed metadata ({exc}): {_FIX}") from None
     model = spec.build(precision=precision) if precision else spec.build()
     _set_weights(model, weights, path)
     return model, metadata

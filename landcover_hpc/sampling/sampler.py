@@ -13,7 +13,6 @@ its batch counter and a resumed run draws exactly the batches an uninterrupted o
 
 from __future__ import annotations
 
-import json
 import time
 from dataclasses import dataclass
 from pathlib import Path
@@ -21,7 +20,7 @@ from typing import Any, Iterator
 
 import numpy as np
 
-from ..data.store import TileStore, require_tiles, store_path
+from ..data.store import TileStore, read_dataset_summary, require_tiles, store_path
 from ..data.prepare import dataset_percentiles
 from ..errors import ConfigError, InputFormatError, LandcoverError
 from ..parallel import raise_together
@@ -178,7 +177,7 @@ class PatchSampler:
         normalisation): dataset.json's when they are all its tiles, else from these tiles' pixel samples."""
         meta_path = self.store_dir / "dataset.json"
         if meta_path.is_file():
-            meta = json.loads(meta_path.read_text())
+            meta = read_dataset_summary(self.store_dir)
             if sorted(t["tile"] for t in meta["tiles"]) == sorted(self.tile_ids):
                 return np.asarray(meta["percentiles"], dtype=np.float32)
         return dataset_percentiles(stores)

@@ -66,7 +66,8 @@ class TilePatches:
     def __init__(self, path: str | Path, in_memory: bool, cache_bytes: int = 64 * 2**20) -> None:
         self.store = TileStore(path, cache_bytes=cache_bytes)
         self.in_memory = in_memory
-        self.stack: np.ndarray | None = self.store.stack[...] if in_memory else None
+        self.stack: np.ndarray | None = (self.store.read_window(0, 0, self.store.height, self.store.width)
+                                          if in_memory else None)
         self._labels: dict[str, np.ndarray] = {}
 
     @property

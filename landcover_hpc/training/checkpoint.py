@@ -16,18 +16,18 @@ from pathlib import Path
 import h5py
 import numpy as np
 
-from ..artefact import open_artefact, write_header
+from ..artefact import damaged_error, open_artefact, seal, write_header
 from ..errors import InputFormatError
 from ..io import atomic_path
 
-__all__ = ["save_checkpoint", "load_checkpoint", "CHECKPOINT_FORMAT", "CHECKPOINT_FORMAT_VERSION"]
+__all__ = ["save_checkpoint", "load_checkpoint", "check_resumable", "CHECKPOINT_FORMAT", "CHECKPOINT_FORMAT_VERSION"]
 
 CHECKPOINT_FORMAT = "landcover_hpc.checkpoint"
-CHECKPOINT_FORMAT_VERSION = 2
-# version 0: checkpoints written before they carried a version; same layout, still resumable.
-# version 1: end-of-epoch checkpoints only; version 2 may stop inside an epoch (state "partial_epoch").
-_READABLE_VERSIONS = (0, 1, CHECKPOINT_FORMAT_VERSION)
+# version 3: sealed (payload_sha256) and may stop inside an epoch (state "partial_epoch"); versions 0-2
+# (unsealed, or end-of-epoch only) are no longer read.
+CHECKPOINT_FORMAT_VERSION = 3
 _FIX = "delete it to restart the training from scratch"
+_WHAT = "landcover_hpc training checkpoint"
 
 
 def save_checkpoint(path: str | Path, model_weights: list[np.ndarray], optimizer_weights: list[np.ndarray],
@@ -40,14 +40,42 @@ def save_checkpoint(path: str | Path, model_weights: list[np.ndarray], optimizer
             g.attrs["count"] = len(arrays)
             for i, a in enumerate(arrays):
                 g.create_dataset(str(i), data=np.asarray(a))
+        seal(h5)
 
 
 def load_checkpoint(path: str | Path) -> tuple[list[np.ndarray], list[np.ndarray], dict]:
     """(model weights, optimizer weights, state) of a checkpoint."""
     path = Path(path)
-    with open_artefact(path, CHECKPOINT_FORMAT, _READABLE_VERSIONS, _FIX, "landcover_hpc training checkpoint") as h5:
+    with open_artefact(path, CHECKPOINT_FORMAT, (CHECKPOINT_FORMAT_VERSION,), _FIX, _WHAT) as h5:
         try:
             arrays = [[h5[f"{g}/{i}"][...] for i in range(int(h5[g].attrs["count"]))] for g in ("model", "optimizer")]
-            return arrays[0], arrays[1], json.loads(h5.attrs["state"])
-        except (KeyError, ValueError, OSError) as exc:
+            state = json.loads(h5.attrs["state"])
+        except OSError as exc:
+            raise damaged_error(path, exc, _WHAT, _FIX) from None
+        except (KeyError, ValueError) as exc:
             raise InputFormatError(f"{path}: incomplete training checkpoint ({exc}): {_FIX}") from None
+    if not isinstance(state, dict):
+        raise InputFormatError(f"{path}: training checkpoint state is a {type(state).__name__}, not an object: {_FIX}")
+    return arrays[0], arrays[1], state
+
+
+def check_resumable(path: str | Path, model_weights: list[np.ndarray], state: dict, model, model_name: str) -> None:
+    """Raise one line unless a loaded checkpoint fits the run about to resume from it: its weight arrays have
+    the shapes of ``model`` (built from the config's ``model.name`` = ``model_name``) and its state has the
+    keys the trainer reads.
+
+    Raises:
+        InputFormatError: another run's checkpoint, or the model config changed since it was written.
+    """
+    expected = [tuple(v.shape) for v in model.weights]
+    got = [tuple(np.shape(w)) for w in model_weights]
+    if got != expected:
+        first = next((i for i, (a, b) in enumerate(zip(expected, got)) if a != b), min(len(got), len(expected)))
+        raise InputFormatError(
+            f"{path}: its {len(got)} model weight arrays do not fit the {model_name} model of this config "
+            f"({len(expected)} arrays, first difference at array {first}): it is another run's checkpoint or "
+            f"model.* changed since it was written: resume with that run's config, or {_FIX}")
+    types = {"epoch": int, "best_kappa": (int, float), "sampler": dict}
+    wrong = [key for key, kind in types.items() if not isinstance(state.get(key), kind)]
+    if wrong:
+        raise InputFormatError(f"{path}: training checkpoint state lacks or mistypes {', '.join(wrong)}: {_FIX}")

@@ -34,7 +34,6 @@ from __future__ import annotations
 
 import csv
 import hashlib
-import json
 import time
 from pathlib import Path
 
@@ -43,13 +42,14 @@ import yaml
 
 import tensorflow as tf
 
+from ..data.store import read_dataset_summary
 from ..errors import InputNotFoundError
 from ..interrupt import StopRequested, received_signal_name, stop_requested
 from ..io import atomic_path, write_text_atomic
 from ..models import WeightedSparseCrossEntropy
 from ..locks import locked_output
 from ..parallel import launched_by_mpi, world
-from .checkpoint import load_checkpoint, save_checkpoint
+from .checkpoint import check_resumable, load_checkpoint, save_checkpoint
 from .rng import random_generators, reseed, use_generator_rng
 from ..config.train import Config
 from .schedule import learning_rate
@@ -125,7 +125,7 @@ def _train(config: Config, resume: bool, log) -> dict:
     if not (store_dir / "dataset.json").is_file():
         raise InputNotFoundError(f"{store_dir / 'dataset.json'} not found: run landcover-prepare --out {store_dir} "
                                  "or set data.store")
-    dataset = json.loads((store_dir / "dataset.json").read_text())
+    dataset = read_dataset_summary(store_dir)
     n_dates, bands = len(dataset["dates"]), dataset["bands"]
     config.check_dates(n_dates)
     tcfg = config.training
@@ -161,6 +161,7 @@ def _train(config: Config, resume: bool, log) -> dict:
     checkpoint_path = run_dir / "checkpoint.h5"
     if resume and checkpoint_path.is_file():
         model_weights, optimizer_weights, state = load_checkpoint(checkpoint_path)
+        check_resumable(checkpoint_path, model_weights, state, model, config.model.name)
         model.set_weights(model_weights)
         optimizer.set_weights(optimizer_weights)
         sampler.load_state_dict(state["sampler"])

@@ -6,6 +6,7 @@ import h5py
 import numpy as np
 import pytest
 
+from landcover_hpc.artefact import seal
 from landcover_hpc.baseline import ForestModel, ForestParams, RFPredictOptions, fit_forest, load_forest, save_forest
 from landcover_hpc.errors import ConfigError, InputFormatError, InputNotFoundError
 
@@ -62,7 +63,11 @@ def test_model_file_holds_no_pickle_and_rejects_foreign_files(fitted, tmp_path):
         load_forest(tmp_path / "missing.h5")
     with h5py.File(path, "r+") as h5:
         h5["children_left"][0] = 10**6  # a child outside its tree
-    with pytest.raises(InputFormatError, match="corrupt"):
+    with pytest.raises(InputFormatError, match="changed or damaged since it was written"):
+        load_forest(path)
+    with h5py.File(path, "r+") as h5:
+        seal(h5)  # a hand-made file with a matching checksum: the indices are still checked
+    with pytest.raises(InputFormatError, match="corrupt.*child index out of its tree"):
         load_forest(path)
 
 

@@ -5,6 +5,7 @@ import numpy as np
 import pytest
 
 from landcover_hpc import __version__
+from landcover_hpc.artefact import seal
 from landcover_hpc.errors import ConfigError, InputFormatError, InputNotFoundError
 from landcover_hpc.models import ModelMetadata, get_model, load_model, model_spec, predict_window, save_model
 
@@ -77,6 +78,10 @@ def test_models_load_errors(tmp_path, rng, small):
         values = json.loads(f.attrs["metadata"])
         values["spec"]["architecture"] = "unet"
         f.attrs["metadata"] = json.dumps(values)
+    with pytest.raises(InputFormatError, match="changed or damaged since it was written"):
+        load_model(path)
+    with h5py.File(path, "r+") as f:
+        seal(f)  # a hand-made file with a matching checksum: the weights are still checked against the spec
     with pytest.raises(InputFormatError, match="do not fit"):
         load_model(path)
 
