@@ -112,7 +112,9 @@ def lock_together(target: str | Path, what: str, comm=None) -> OutputLock | None
     if comm is not None:
         busy = comm.bcast(busy, root=0)
     if busy is not None:
-        raise error if error is not None else OutputBusyError(busy)
+        error = error if error is not None else OutputBusyError(busy)
+        error.raised_by_all_ranks = True  # every rank raises it: the command-line shell need not abort the job
+        raise error
     raise_together(comm, error, f"locking {target}")
     return lock
 
