@@ -65,11 +65,13 @@ def _train(config: RFConfig, args) -> int:
 
 def _predict(config: RFConfig, args) -> int:
     from ..baseline import predict_stores_rf
+    from ..interrupt import stop_signals
 
-    for s in predict_stores_rf(config.predict.model, config.store, config.predict.out, config.tiles,
-                               config.predict.options()):
-        rate = "up to date" if s["skipped"] else f"{s['pixels_per_second']:.0f} px/s"
-        print(f"{s['tile']}: {s['classes']} ({rate})")
+    with stop_signals():  # SIGTERM/SIGUSR1: stop after the current window (exit code EXIT_REQUEUE)
+        for s in predict_stores_rf(config.predict.model, config.store, config.predict.out, config.tiles,
+                                   config.predict.options()):
+            rate = "up to date" if s["skipped"] else f"{s['pixels_per_second']:.0f} px/s"
+            print(f"{s['tile']}: {s['classes']} ({rate})")
     return 0
 
 

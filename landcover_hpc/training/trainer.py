@@ -45,7 +45,7 @@ import tensorflow as tf
 from ..data.store import read_dataset_summary
 from ..errors import InputNotFoundError
 from ..interrupt import StopRequested, received_signal_name, stop_requested
-from ..io import atomic_path, write_text_atomic
+from ..io import atomic_path, remove_temporaries, write_text_atomic
 from ..models import WeightedSparseCrossEntropy
 from ..locks import locked_output
 from ..parallel import launched_by_mpi, world
@@ -58,6 +58,7 @@ __all__ = ["train", "train_step", "validate", "ScaledLoss"]
 
 _HISTORY_FIELDS = ["epoch", "loss", "lr", "val_overall_accuracy", "val_kappa", "patches_per_second", "seconds"]
 _STEP_FIELDS = ["step", "epoch", "lr", "loss", "batch_digest"]
+_RUN_FILES = ("config.yaml", "history.csv", "steps.csv", "checkpoint.h5", "best_model.h5", "final_model.h5")
 
 
 class ScaledLoss(WeightedSparseCrossEntropy):
@@ -95,7 +96,10 @@ def train(config: Config, resume: bool = False, log=print) -> dict:
     Runs as one process or under mpirun/srun (one Horovod rank per process). Rank 0 owns the run folder
     while it runs: a second run on it raises OutputBusyError on every rank (:mod:`landcover_hpc.locks`).
     """
-    with locked_output(config.output.run_dir, "the training run", world()[0]):
+    with locked_output(config.output.run_dir, "the training run", world()[0]) as lock:
+        if lock is not None:  # the owner removes what a killed run's atomic writes left in the folder
+            for name in _RUN_FILES:
+                remove_temporaries(Path(config.output.run_dir) / name)
         return _train(config, resume, log)
 
 

@@ -300,3 +300,21 @@ def test_a_training_run_folder_has_one_owner(store, tmp_path):
     finally:
         owner.release()
     assert not run_dir.exists() and not (tmp_path / ".run.lock").exists()
+
+
+def test_a_training_run_folder_owner_removes_a_killed_runs_temporaries(store, tmp_path, monkeypatch):
+    """What a killed run's atomic writes left in the run folder goes when the next run owns it; nothing else."""
+    from landcover_hpc.config.train import load_config
+    from landcover_hpc.training import trainer
+
+    run_dir = tmp_path / "run"
+    run_dir.mkdir()
+    debris = [run_dir / ".checkpoint.h5.k2x9_a0b.tmp", run_dir / ".history.csv.abcdefgh.tmp"]
+    kept = [run_dir / "checkpoint.h5", run_dir / ".notes.txt.abcdefgh.tmp"]  # not a run file's temporary
+    for path in debris + kept:
+        path.write_text("x")
+    monkeypatch.setattr(trainer, "_train", lambda config, resume, log: {"ran": True})
+    config = load_config(None, [f"output.run_dir={run_dir}", f"data.store={store}"])
+    assert trainer.train(config) == {"ran": True}
+    assert not any(path.exists() for path in debris)
+    assert all(path.exists() for path in kept)
