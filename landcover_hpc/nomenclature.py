@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass
+from importlib import resources
 from pathlib import Path
 
 import numpy as np
@@ -20,7 +21,9 @@ from .io import read_yaml_file
 
 __all__ = ["LandClass", "Nomenclature", "DEFAULT_NOMENCLATURE", "load_nomenclature"]
 
-DEFAULT_NOMENCLATURE = Path(__file__).resolve().parents[1] / "configs" / "nomenclature.yaml"
+#: The default nomenclature (the paper's 17 OSO classes): package data, so that an installed wheel has it.
+#: configs/nomenclature.yaml is the same file, for users to read and copy (tests/test_packaging.py: equal).
+DEFAULT_NOMENCLATURE = resources.files(__package__) / "resources" / "nomenclature.yaml"
 _COLOR = re.compile(r"^#[0-9a-fA-F]{6}$")
 
 
@@ -112,8 +115,11 @@ def _parse(raw: object, source: str) -> Nomenclature:
 
 
 def load_nomenclature(path: str | Path | None = None) -> Nomenclature:
-    """Load and validate a nomenclature YAML file (default: configs/nomenclature.yaml)."""
-    path = Path(path) if path is not None else DEFAULT_NOMENCLATURE
+    """Load and validate a nomenclature YAML file (default: :data:`DEFAULT_NOMENCLATURE`, package data)."""
+    if path is None:
+        with resources.as_file(DEFAULT_NOMENCLATURE) as default:
+            return load_nomenclature(default)
+    path = Path(path)
     raw = read_yaml_file(path, "nomenclature file", "pass --nomenclature PATH to a YAML file")
     return _parse(raw, str(path))
 

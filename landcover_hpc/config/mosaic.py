@@ -22,4 +22,5 @@ class MosaicConfig(Section):
     crs: str | None = Field(_D["crs"].default, description="target CRS, e.g. EPSG:2154 (default: the first map's)")
     resolution: float | None = Field(_D["resolution"].default, gt=0,
                                      description="pixel size in CRS units (default: the maps')")
-    nomenclature: str | None = Field(None, description="nomenclature YAML (default configs/nomenclature.yaml)")
+    nomenclature: str | None = Field(
+        None, description="nomenclature YAML (default: the packaged configs/nomenclature.yaml)")

@@ -23,7 +23,8 @@ class PrepareConfig(OptionsSection):
     input: str = Field(description="data root holding one folder per tile (<TILE_ID>/stack.tif + reference)")
     out: str = Field(description="store folder to write")
     tiles: list[str] | None = Field(None, description="only these tiles (default: all under input)")
-    nomenclature: str | None = Field(None, description="nomenclature YAML (default configs/nomenclature.yaml)")
+    nomenclature: str | None = Field(
+        None, description="nomenclature YAML (default: the packaged configs/nomenclature.yaml)")
     patch_size: int = Field(_D.patch_size, description="training patch side, px")
     stride: int = Field(_D.stride, description="step of candidate patch positions, px")
     min_fraction: float = Field(_D.min_fraction,

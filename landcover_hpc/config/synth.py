@@ -20,7 +20,8 @@ _D = SynthOptions
 class SynthConfig(OptionsSection):
     out: str = Field(description="output data root (one folder per tile is written in it)")
     tiles: list[str] = Field(description="tile ids, e.g. T31UDQ,T30TWT")
-    nomenclature: str | None = Field(None, description="nomenclature YAML (default configs/nomenclature.yaml)")
+    nomenclature: str | None = Field(
+        None, description="nomenclature YAML (default: the packaged configs/nomenclature.yaml)")
     size: int = Field(_D.size, description="tile side in 10 m pixels")
     seed: int = Field(_D.seed, description="random seed")
     n_dates: int = Field(_D.n_dates, description="number of dates", json_schema_extra={"flags": ["--dates"]})

@@ -89,7 +89,7 @@ def synthesize_tile(out_root: str | Path, tile_id: str, nomenclature: Nomenclatu
     missing = [n for n in CLASS_NAMES if n not in nomenclature.names]
     if missing:
         raise ConfigError(f"nomenclature {nomenclature.source} lacks the classes {missing} that synthetic "
-                          "tiles use: use the default configs/nomenclature.yaml")
+                          "tiles use: leave the nomenclature out (the default, configs/nomenclature.yaml)")
     rng = _tile_rng(options.seed, tile_id)
     profile = profile_of(tile_id)
     size = options.size
