@@ -339,7 +339,7 @@ def _evaluate(job: ProductionJob, tile: str, paths, model, record) -> dict | Non
     with TileStore(paths["store"] / f"{tile}.h5") as store:
         test_pixels = int(store.class_counts("test").sum())
     if test_pixels == 0:
-        return {"status": SKIPPED, "reason": "no test objects"}
+        return {"status": "not-applicable", "reason": "no test objects"}
     classes, result_path = Path(record["classes"]), evaluation_paths(paths["eval"], tile)["json"]
     map_unchanged = record["steps"]["predict"]["status"] == SKIPPED
     if map_unchanged and not job.force and result_path.is_file() \

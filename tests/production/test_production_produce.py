@@ -45,7 +45,7 @@ def inputs(tmp_path_factory, nomenclature) -> tuple[Path, Path]:
 
 def _args(tiles: Path, model: Path, out: Path, *extra: str) -> list[str]:
     return ["--config", str(REPO / "configs" / "production.yaml"), "--input", str(tiles), "--model", str(model),
-            "--out", str(out), "prepare.patch_size=16", "predict.window=32", "predict.overlap=8", *extra]
+            "--out", str(out), *extra, "prepare.patch_size=16", "predict.window=32", "predict.overlap=8"]
 
 
 def _mtimes(root: Path) -> dict[str, int]:
@@ -128,3 +128,39 @@ def test_a_second_run_on_a_busy_output_root_exits_75(inputs, tmp_path, capsys):
     finally:
         first.kill()
         first.communicate()
+
+
+def test_a_tile_is_gap_filled_when_its_acquisitions_are_newer_than_its_stack(tmp_path, capsys):
+    import numpy as np
+
+    from landcover_hpc.data import PrepareOptions, prepare_dataset
+    from landcover_hpc.gapfill.synthetic import write_synthetic_acquisitions
+    from landcover_hpc.gapfill.tile import GapfillOptions, gapfill_tile
+    from landcover_hpc.nomenclature import load_nomenclature
+
+    tile, acquisitions, tiles = "T31TFJ", tmp_path / "acq", tmp_path / "tiles"
+    write_synthetic_acquisitions(acquisitions / tile, 32, 32, 12, seed=5, block=16)
+    gapfill_tile(acquisitions / tile, tiles / tile, GapfillOptions(processes=1, block=16), show_progress=False)
+    with rasterio.open(tiles / tile / "stack.tif") as src:
+        profile = {**src.profile, "count": 1, "dtype": "uint8", "nodata": 0}
+    blocks = np.add.outer(np.arange(4), np.arange(4)) % 4  # 4 x 4 blocks of 8 px, 4 objects of each class
+    labels = np.array([11, 12, 31, 51], np.uint8)[np.kron(blocks, np.ones((8, 8), int))]
+    with rasterio.open(tiles / tile / "labels.tif", "w", **profile) as dst:
+        dst.write(labels, 1)
+    prepare_dataset(tiles, tmp_path / "model_store", load_nomenclature(), PrepareOptions(patch_size=16, stride=8))
+    model = build_cnn(tmp_path / "model_store", tmp_path / "fgunet.h5")
+    out = tmp_path / "out"
+    args = _args(tiles, model, out, "--acquisitions", str(acquisitions), "gapfill.processes=1", "gapfill.block=16",
+                 "crs=EPSG:32631")
+
+    assert main(args) == 0  # the stack is newer than the acquisitions: no gap-filling
+    steps = json.loads((out / "manifest.json").read_text())["tiles"][tile]["steps"]
+    assert steps["gapfill"]["status"] == "skipped-up-to-date" and steps["prepare"]["status"] == "done"
+    newest = time.time() + 5
+    os.utime(acquisitions / tile / sorted(os.listdir(acquisitions / tile))[-1] / "B2.tif", (newest, newest))
+    capsys.readouterr()
+    assert main(args) == 0  # an acquisition newer than the stack: gap-filled again, then the tile re-made
+    manifest = json.loads((out / "manifest.json").read_text())
+    assert {k: v["status"] for k, v in manifest["tiles"][tile]["steps"].items()} == dict.fromkeys(
+        ("gapfill", "prepare", "predict", "evaluate"), "done")
+    assert manifest["inputs"]["acquisitions"][tile]["files"] == 12 * 11  # 10 bands + SCL... per date
