@@ -38,8 +38,10 @@ def _produce(config: ProductionConfig, _args: argparse.Namespace) -> int:
     from ..production import ProductionJob, production_tiles, run_production
 
     if world()[2] > 1:
-        raise ConfigError(f"{PROG} runs as one process: start it without mpirun (or with -n 1); the tiles' "
-                          "windows are not shared among ranks")
+        error = ConfigError(f"{PROG} runs as one process: start it without mpirun (or with -n 1); the tiles' "
+                            "windows are not shared among ranks")
+        error.raised_by_all_ranks = True  # every rank stops here: no rank waits for another
+        raise error
     _configure_logging(config.log_level, config.log_file)
     input_files = {k: v for k, v in (("nomenclature", config.nomenclature), ("tile_list", config.tile_list))
                    if v is not None}
