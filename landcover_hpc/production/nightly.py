@@ -404,12 +404,13 @@ def _report(job: ProductionJob, manifest: dict, paths: dict[str, Path]) -> str:
     else:
         quicklook_link = paths["quicklook"].relative_to(job.out_dir)
         lines += [f"![mosaic]({quicklook_link})", "",
-                  f"`mosaic/{Path(mosaic['classes']).name}` ({mosaic['width']} x {mosaic['height']} px, CRS {job.crs or 'of the first map'}), "
-                  f"{len(mosaic['tiles'])} tiles; {mosaic['status']}.", ""]
+                  f"`mosaic/{Path(mosaic['classes']).name}` ({mosaic['width']} x {mosaic['height']} px, "
+                  f"CRS {job.crs or 'of the first map'}), {len(mosaic['tiles'])} tiles; {mosaic['status']}.", ""]
     lines += ["Legend:", "", "| code | class | colour |", "|---:|---|---|"]
     lines += [f"| {c.code} | {c.name} {c.long_name} | `#{''.join(f'{v:02x}' for v in c.rgb)}` |"
               for c in job.nomenclature.classes]
-    lines += ["", "## Tiles", "", "| tile | status | kappa | OA | seconds per step | error |", "|---|---|---:|---:|---|---|"]
+    lines += ["", "## Tiles", "", "| tile | status | kappa | OA | seconds per step | error |",
+              "|---|---|---:|---:|---|---|"]
     for tile, r in tiles.items():
         steps = ", ".join(f"{k} {v['seconds']:.1f}" for k, v in r["steps"].items())
         kappa = f"{r['kappa']:.4f}" if r.get("kappa") is not None else ""
