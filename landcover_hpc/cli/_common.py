@@ -1,7 +1,8 @@
 """What every command-line shell shares: errors become one line on stderr, and the config-driven commands'
 one way to parse, load their config (file, flags, overrides), print it or run.
 
-Exit codes: 0 done; 2 (``EXIT_USER_ERROR``) a problem the user can fix: a bad input, config or path, a
+Exit codes: 0 done; 3 (``EXIT_PARTIAL``, ``landcover-produce``) done in part: some tiles (or the mosaic) failed,
+the others are done, the manifest and report name the failures with their one-line errors; 2 (``EXIT_USER_ERROR``) a problem the user can fix: a bad input, config or path, a
 corrupt or foreign file, a read-only folder, a full disk (every ``LandcoverError`` and every ``OSError``);
 70 (``EXIT_INTERNAL_ERROR``, sysexits' EX_SOFTWARE) a bug: any other exception, summarised on one line;
 75 (``EXIT_BUSY``, EX_TEMPFAIL) another live run owns the output (:mod:`landcover_hpc.locks`): retry later;
@@ -22,9 +23,11 @@ from ..interrupt import StopRequested
 from ..io import describe_os_error
 
 __all__ = ["run_cli", "config_parser", "run_config_command", "comma_list", "name_value", "config_from_args",
-           "print_config", "error_line", "EXIT_USER_ERROR", "EXIT_INTERNAL_ERROR", "EXIT_BUSY", "EXIT_REQUEUE"]
+           "print_config", "error_line", "EXIT_USER_ERROR", "EXIT_PARTIAL", "EXIT_INTERNAL_ERROR", "EXIT_BUSY", "EXIT_REQUEUE"]
 
 EXIT_USER_ERROR = 2
+# landcover-produce finished every tile it could, but some tiles (or the mosaic) failed: see its manifest
+EXIT_PARTIAL = 3
 EXIT_INTERNAL_ERROR = 70  # sysexits.h EX_SOFTWARE
 EXIT_BUSY = 75  # sysexits.h EX_TEMPFAIL: another run is writing the same output, retry later
 # A stop signal (SIGTERM, SIGUSR1: Slurm's time limit, preemption, #SBATCH --signal) stopped the job at a

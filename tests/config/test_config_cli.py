@@ -3,7 +3,8 @@
 import pytest
 import yaml
 
-from landcover_hpc.cli import compare, evaluate, gapfill, geometry, mosaic, predict, prepare, rf, synth, train, worldcereal
+from landcover_hpc.cli import (compare, evaluate, gapfill, geometry, mosaic, predict, prepare, produce, rf, synth, train,
+                               worldcereal)
 from landcover_hpc.config import load_config
 from landcover_hpc.config.compare import CompareConfig
 from landcover_hpc.config.evaluate import EvaluateConfig
@@ -12,6 +13,7 @@ from landcover_hpc.config.geometry import GeometryConfig
 from landcover_hpc.config.mosaic import MosaicConfig
 from landcover_hpc.config.predict import PredictConfig
 from landcover_hpc.config.prepare import PrepareConfig
+from landcover_hpc.config.production import ProductionConfig
 from landcover_hpc.config.rf import RFConfig
 from landcover_hpc.config.synth import SynthConfig
 from landcover_hpc.config.train import TrainConfig
@@ -33,6 +35,8 @@ COMMANDS = {
     "compare": (compare.main, [], CompareConfig, "configs/compare.yaml", ["--title", "T"], "title", "U"),
     "worldcereal": (worldcereal.main, [], WorldCerealConfig, "configs/worldcereal.yaml", ["--labels", "l.tif"],
                     "labels", "m.tif"),
+    "produce": (produce.main, [], ProductionConfig, "configs/production.yaml", ["--crs", "EPSG:32631"], "crs",
+                "EPSG:3035"),
 }
 
 
@@ -103,6 +107,8 @@ def test_printed_config_loads_back_to_the_same_config(command, capsys, tmp_path)
     ("geometry", ["--map", "RF=a.tif", "--map", "RF=b.tif"], "configs/geometry.yaml: maps: RF given twice"),
     ("compare", ["evals.RF=7"], "configs/compare.yaml: evals: expected a list, got 7"),
     ("worldcereal", ["quiet=maybe"], "configs/worldcereal.yaml: quiet: expected true or false, got 'maybe'"),
+    ("produce", ["prepare.patch_size=6"], "configs/production.yaml: prepare: prepare option patch_size=6: must be"),
+    ("produce", ["predict.tiles=[A]"], "configs/production.yaml: predict.tiles: unknown key; section predict allows"),
 ])
 def test_bad_values_give_one_line_naming_the_file_and_the_key(command, args, message, capsys):
     main, sub, _, path, _, _, _ = COMMANDS[command]

@@ -15,6 +15,7 @@ from landcover_hpc.config.geometry import GeometryConfig
 from landcover_hpc.config.mosaic import MosaicConfig
 from landcover_hpc.config.predict import PredictConfig
 from landcover_hpc.config.prepare import PrepareConfig
+from landcover_hpc.config.production import ProductionConfig
 from landcover_hpc.config.rf import RFConfig
 from landcover_hpc.config.synth import SynthConfig
 from landcover_hpc.config.train import TrainConfig
@@ -31,7 +32,7 @@ CONFIGS = sorted(Path("configs").glob("*.yaml"))
 STAGE_FILES = {"prepare.yaml": PrepareConfig, "predict.yaml": PredictConfig, "rf.yaml": RFConfig,
                "evaluate.yaml": EvaluateConfig, "synth.yaml": SynthConfig, "gapfill.yaml": GapfillConfig,
                "mosaic.yaml": MosaicConfig, "geometry.yaml": GeometryConfig, "compare.yaml": CompareConfig,
-               "worldcereal.yaml": WorldCerealConfig}
+               "worldcereal.yaml": WorldCerealConfig, "production.yaml": ProductionConfig}
 
 
 @pytest.mark.parametrize("path", CONFIGS, ids=[p.name for p in CONFIGS])
@@ -53,6 +54,9 @@ def test_a_default_is_written_once_in_the_library_options():
     assert SynthConfig(out="o", tiles=["T31UDQ"]).options() == SynthOptions()
     assert GapfillConfig(input="i", out="o").options() == GapfillOptions()
     assert GeometryConfig(tile="T", maps={"A": "a"}, references=["r"], out="o").params() == CornerParams()
+    production = ProductionConfig(input="i", model="m", out="o")  # the options of the three steps it runs
+    assert (production.prepare_options(), production.predict_options(), production.gapfill_options()) == \
+        (PrepareOptions(), PredictOptions(), GapfillOptions())
 
 
 def test_every_command_has_its_example_config():

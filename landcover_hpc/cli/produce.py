@@ -1,0 +1,83 @@
+"""``landcover-produce``: the nightly job, from tile stacks to the country mosaic, its manifest and report."""
+
+from __future__ import annotations
+
+import argparse
+import logging
+import sys
+from pathlib import Path
+
+from ..config.production import ProductionConfig
+from ._common import EXIT_BUSY, EXIT_PARTIAL, EXIT_REQUEUE, config_parser, error_line, run_config_command
+
+PROG = "landcover-produce"
+#: the loggers whose records this command shows: its own run and the production library
+_LOGGER = "landcover_hpc.production"
+
+
+def build_parser() -> argparse.ArgumentParser:
+    return config_parser(PROG, (
+        "Nightly production into one output root: for each tile gap-fill (when its acquisitions are newer than "
+        "its stack), prepare, predict and evaluate (where it has test objects), each step skipped when up to "
+        "date; then the mosaic in the target CRS, OUT/manifest.json and OUT/report.md. A second run with "
+        "nothing changed does nothing. A failing tile does not stop the others: exit code "
+        f"{EXIT_PARTIAL} then, the manifest and report naming it. Exit code {EXIT_BUSY}: another run owns OUT; "
+        f"{EXIT_REQUEUE}: stopped by SIGTERM/SIGUSR1 during a prediction (rerun to resume). One process "
+        "(not under mpirun -n N > 1)."), ProductionConfig)
+
+
+def main(argv: list[str] | None = None) -> int:
+    return run_config_command(PROG, build_parser(), argv, ProductionConfig, _produce)
+
+
+def _produce(config: ProductionConfig, _args: argparse.Namespace) -> int:
+    from ..errors import ConfigError
+    from ..interrupt import stop_signals
+    from ..nomenclature import load_nomenclature
+    from ..parallel import world
+    from ..production import ProductionJob, production_tiles, run_production
+
+    if world()[2] > 1:
+        error = ConfigError(f"{PROG} runs as one process: start it without mpirun (or with -n 1); the tiles' "
+                            "windows are not shared among ranks")
+        error.raised_by_all_ranks = True  # every rank stops here: no rank waits for another
+        raise error
+    _configure_logging(config.log_level, config.log_file)
+    input_files = {k: v for k, v in (("nomenclature", config.nomenclature), ("tile_list", config.tile_list))
+                   if v is not None}
+    settings = config.to_dict()
+    for key in ("log_level", "log_file", "force", "threads"):  # they do not change the products
+        settings.pop(key)
+    job = ProductionJob(
+        tiles=production_tiles(config.tiles, config.tile_list, config.input), input_dir=Path(config.input),
+        model=Path(config.model), out_dir=Path(config.out), nomenclature=load_nomenclature(config.nomenclature),
+        prepare=config.prepare_options(), predict=config.predict_options(), gapfill=config.gapfill_options(),
+        acquisitions=Path(config.acquisitions) if config.acquisitions else None, crs=config.crs,
+        resolution=config.resolution, name=config.name, evaluate=config.evaluate, force=config.force,
+        threads=config.threads, settings=settings, input_files=input_files)
+    with stop_signals():  # SIGTERM/SIGUSR1: a prediction stops after its current window (exit code 99)
+        manifest = run_production(job, describe_error=lambda exc: error_line(exc)[1])
+    return EXIT_PARTIAL if manifest["result"] == "partial" else 0
+
+
+def _configure_logging(level: str, log_file: str | None) -> None:
+    """Timestamped lines on stderr (and appended to ``log_file``) from this command's loggers; called once
+    per run: the handlers of an earlier run in the same process (tests) are replaced."""
+    logger = logging.getLogger(_LOGGER)
+    for handler in list(logger.handlers):
+        logger.removeHandler(handler)
+        handler.close()
+    formatter = logging.Formatter("%(asctime)s %(levelname)s %(message)s", "%Y-%m-%d %H:%M:%S")
+    handlers: list[logging.Handler] = [logging.StreamHandler(sys.stderr)]
+    if log_file is not None:
+        Path(log_file).parent.mkdir(parents=True, exist_ok=True)
+        handlers.append(logging.FileHandler(log_file))
+    for handler in handlers:
+        handler.setFormatter(formatter)
+        logger.addHandler(handler)
+    logger.setLevel(level)
+    logger.propagate = False
+
+
+if __name__ == "__main__":
+    sys.exit(main())
