@@ -5,7 +5,7 @@ PY := $(VENV)/bin/python
 MPIRUN := mpirun --oversubscribe --allow-run-as-root --bind-to none -x PYTHONUNBUFFERED=1 -x TF_CPP_MIN_LOG_LEVEL=2
 DEMO_OUT ?= demo_output
 
-.PHONY: install demo benchmark test test-unit test-mpi lock clean
+.PHONY: install demo benchmark test test-unit test-mpi test-slurm lock clean
 
 install:  ## system packages when missing, .venv with pinned deps, horovod from source, the package
 	@bash scripts/install.sh
@@ -16,7 +16,7 @@ demo: install  ## the main job on built-in synthetic data
 benchmark: install  ## the paper's comparison with error bars: 3 seeds x (FG-UNET, U-Net, MLP, RF), geometry, LOTO
 	@MPIRUN="$(MPIRUN)" bash scripts/benchmark.sh
 
-test: install  ## the whole test suite: plain pytest, then the MPI tests under mpirun with several ranks
+test: install  ## the whole test suite: plain pytest (the Slurm tests too where Slurm is installed), then the MPI tests under mpirun with several ranks
 	@$(MAKE) --no-print-directory test-unit test-mpi
 
 test-unit:
@@ -24,6 +24,10 @@ test-unit:
 
 test-mpi:
 	@bash scripts/test_mpi.sh "$(MPIRUN)" "$(PY)"
+
+test-slurm:  ## the batch scripts under a real single-node Slurm (tests/slurm); installs slurm-wlm and munge when missing
+	@bash scripts/install.sh --with-slurm
+	LANDCOVER_REQUIRE_SLURM=1 $(PY) -m pytest tests -m slurm -q
 
 lock:  ## regenerate requirements.lock from requirements.in
 	@bash scripts/lock.sh

@@ -18,6 +18,7 @@ __all__ = [
     "ConfigError",
     "OutputBusyError",
     "OutputError",
+    "LaunchError",
 ]
 
 
@@ -65,3 +66,8 @@ class OutputBusyError(LandcoverError, BlockingIOError):
 class OutputError(LandcoverError, OSError):
     """An output cannot be written: its folder is read-only or missing, a file or folder is in the way, or
     the disk (quota, file size limit) is full."""
+
+
+class LaunchError(LandcoverError, RuntimeError):
+    """The command was started as several tasks that cannot form one MPI job (``srun`` without an MPI
+    plugin): each would run alone on the same outputs."""

@@ -29,8 +29,21 @@ def launched_by_mpi() -> bool:
 
 
 def world():
-    """(comm, rank, size): ``MPI.COMM_WORLD`` under an MPI launcher, else ``(None, 0, 1)``."""
+    """(comm, rank, size): ``MPI.COMM_WORLD`` under an MPI launcher, else ``(None, 0, 1)``.
+
+    Raises:
+        LaunchError: srun started several tasks without MPI (no PMI/PMIx in their environment): they would
+            be as many independent runs writing the same outputs.
+    """
     if not launched_by_mpi():
+        tasks = os.environ.get("SLURM_STEP_NUM_TASKS", "1")
+        if tasks.isdigit() and int(tasks) > 1:
+            from .errors import LaunchError
+
+            raise LaunchError(f"srun started {tasks} tasks without MPI (this srun gives them no PMI/PMIx, "
+                              f"SLURM_MPI_TYPE={os.environ.get('SLURM_MPI_TYPE', 'unset')}): launch with "
+                              "`srun --mpi=pmix` (or MpiDefault=pmix in slurm.conf), or with mpirun "
+                              "(LAUNCHER=mpirun sbatch slurm/train.sh ...)")
         return None, 0, 1
     from mpi4py import MPI
 

@@ -5,6 +5,8 @@
 #   2. a virtual environment .venv in the repository with the pinned dependencies of requirements.lock;
 #   3. horovod 0.28.1 built from source against that Open MPI and TensorFlow only;
 #   4. landcover_hpc itself, installed editable.
+# `scripts/install.sh --with-slurm` (make test-slurm) also installs Slurm and munge when missing, for the tests
+# that run the batch scripts under a real single-node Slurm (tests/slurm).
 # Re-running it when everything is in place takes seconds (a stamp keyed on the lock file, pyproject.toml
 # (console scripts) and this script).
 set -euo pipefail
@@ -15,6 +17,12 @@ VENV=${VENV:-$ROOT/.venv}
 PYTHON=${PYTHON:-python3.11}
 HOROVOD_VERSION=0.28.1
 STAMP=$VENV/.landcover-install-stamp
+WITH_SLURM=0
+case "${1:-}" in
+    --with-slurm) WITH_SLURM=1 ;;
+    "") ;;
+    *) echo "usage: scripts/install.sh [--with-slurm]" >&2; exit 2 ;;
+esac
 
 log() { printf '[install] %s\n' "$*"; }
 
@@ -38,6 +46,11 @@ install_system_packages() {
     command -v cmake >/dev/null || missing+=(cmake)
     command -v shellcheck >/dev/null || missing+=(shellcheck)
     command -v "$PYTHON" >/dev/null || missing+=(python3.11 python3.11-venv python3.11-dev)
+    if [ "$WITH_SLURM" = 1 ]; then  # the daemons live in /usr/sbin, often not on a user's PATH
+        PATH=$PATH:/usr/sbin command -v slurmctld >/dev/null && PATH=$PATH:/usr/sbin command -v slurmd >/dev/null &&
+            command -v sbatch >/dev/null || missing+=(slurm-wlm)
+        PATH=$PATH:/usr/sbin command -v munged >/dev/null || missing+=(munge)
+    fi
     if [ ${#missing[@]} -gt 0 ]; then
         log "installing system packages: ${missing[*]}"
         as_root apt-get update -qq

@@ -12,7 +12,7 @@
 #SBATCH --requeue
 #SBATCH --open-mode=append
 #SBATCH --signal=B:USR1@120
-#SBATCH --output=logs/%x-%A_%a.out
+#SBATCH --output=%x-%A_%a.out
 set -euo pipefail
 if [ $# -lt 4 ]; then
     echo "usage: sbatch --array=1-N slurm/predict_tiles.sh TILE_LIST MODEL STORE_DIR OUT_DIR [landcover-predict options]" >&2
@@ -20,9 +20,9 @@ if [ $# -lt 4 ]; then
 fi
 TILE_LIST=$1 MODEL=$2 STORE=$3 OUT=$4
 shift 4
+# The repository and its virtual environment; the job runs in the folder it was submitted from (relative paths)
 REPO=${LANDCOVER_HPC_HOME:-${SLURM_SUBMIT_DIR:-$(pwd)}}
-cd "$REPO"
-mkdir -p logs
+VENV=${LANDCOVER_VENV:-$REPO/.venv}
 TILE=$(sed -n "${SLURM_ARRAY_TASK_ID:-1}p" "$TILE_LIST" | tr -d '[:space:]')
 if [ -z "$TILE" ]; then
     echo "no tile on line ${SLURM_ARRAY_TASK_ID:-1} of $TILE_LIST" >&2
@@ -31,4 +31,4 @@ fi
 export OMP_NUM_THREADS=${SLURM_CPUS_PER_TASK:-1} TF_CPP_MIN_LOG_LEVEL=2 PYTHONUNBUFFERED=1
 # shellcheck source=slurm/requeue.sh
 source "$REPO/slurm/requeue.sh"
-run_requeueable .venv/bin/landcover-predict --tile "$TILE" --model "$MODEL" --store "$STORE" --out "$OUT" "$@"
+run_requeueable "$VENV/bin/landcover-predict" --tile "$TILE" --model "$MODEL" --store "$STORE" --out "$OUT" "$@"

@@ -6,7 +6,7 @@
 #SBATCH --ntasks-per-node=1
 #SBATCH --cpus-per-task=24
 #SBATCH --time=04:00:00
-#SBATCH --output=logs/%x-%j.out
+#SBATCH --output=%x-%j.out
 set -euo pipefail
 if [ $# -lt 2 ]; then
     echo "usage: sbatch slurm/prepare_tiles.sh DATA_ROOT STORE_DIR [landcover-prepare options]" >&2
@@ -16,5 +16,4 @@ DATA_ROOT=$1
 STORE_DIR=$2
 shift 2
 REPO=${LANDCOVER_HPC_HOME:-${SLURM_SUBMIT_DIR:-$(pwd)}}
-mkdir -p "$REPO/logs"
-srun --cpu-bind=none "$REPO/.venv/bin/landcover-prepare" --input "$DATA_ROOT" --out "$STORE_DIR" "$@"
+srun --cpu-bind=none "${LANDCOVER_VENV:-$REPO/.venv}/bin/landcover-prepare" --input "$DATA_ROOT" --out "$STORE_DIR" "$@"

@@ -15,21 +15,23 @@
 #SBATCH --requeue
 #SBATCH --open-mode=append
 #SBATCH --signal=B:USR1@300
-#SBATCH --output=logs/%x-%j.out
+#SBATCH --output=%x-%j.out
 set -euo pipefail
 CONFIG=${1:-configs/fgunet.yaml}
 shift || true
+# The repository (scripts, configs) and its virtual environment. The job runs in the folder it was submitted
+# from: relative paths of the arguments (stores, run folders) and the log are relative to it.
 REPO=${LANDCOVER_HPC_HOME:-${SLURM_SUBMIT_DIR:-$(pwd)}}
-cd "$REPO"
-mkdir -p logs
+VENV=${LANDCOVER_VENV:-$REPO/.venv}
+[ -f "$CONFIG" ] || CONFIG=$REPO/$CONFIG
 # Threads per rank: landcover-train reads SLURM_CPUS_PER_TASK (intra-op threads, OMP_NUM_THREADS).
 export OMP_NUM_THREADS=${SLURM_CPUS_PER_TASK:-1} TF_CPP_MIN_LOG_LEVEL=2 PYTHONUNBUFFERED=1
 # shellcheck source=slurm/requeue.sh
 source "$REPO/slurm/requeue.sh"
 # LAUNCHER=mpirun for an Open MPI without Slurm PMIx support.
 if [ "${LAUNCHER:-srun}" = srun ]; then
-    run_requeueable srun --cpu-bind=none .venv/bin/landcover-train --config "$CONFIG" --resume "$@"
+    run_requeueable srun --cpu-bind=none "$VENV/bin/landcover-train" --config "$CONFIG" --resume "$@"
 else
-    run_requeueable mpirun --bind-to none -x OMP_NUM_THREADS -x PYTHONUNBUFFERED .venv/bin/landcover-train \
+    run_requeueable mpirun --bind-to none -x OMP_NUM_THREADS -x PYTHONUNBUFFERED "$VENV/bin/landcover-train" \
         --config "$CONFIG" --resume "$@"
 fi

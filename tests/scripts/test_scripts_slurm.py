@@ -29,7 +29,7 @@ def test_shellcheck_is_clean():
 def test_train_fgunet_script_runs_with_mpirun(tmp_path, train_store):
     """`sbatch slurm/train_fgunet.sh` as Slurm would run it (LAUNCHER=mpirun instead of srun), on 2 ranks."""
     env = {k: v for k, v in os.environ.items() if not k.startswith(("OMPI_", "PMIX_", "PMI_"))}
-    env.update(LANDCOVER_HPC_HOME=str(Path.cwd()), LAUNCHER="mpirun", SLURM_CPUS_PER_TASK="1",
+    env.update(LANDCOVER_HPC_HOME=str(Path.cwd()), LANDCOVER_VENV=sys.prefix, LAUNCHER="mpirun", SLURM_CPUS_PER_TASK="1",
                OMPI_ALLOW_RUN_AS_ROOT="1", OMPI_ALLOW_RUN_AS_ROOT_CONFIRM="1",
                OMPI_MCA_rmaps_base_oversubscribe="1", PATH=f"{Path(sys.executable).parent}:{env['PATH']}")
     run_dir = tmp_path / "run"
@@ -112,4 +112,4 @@ def test_batch_scripts_ask_for_the_stop_signal_and_requeue():
         for line in ("#SBATCH --requeue", "#SBATCH --open-mode=append", "#SBATCH --signal=B:USR1@"):
             assert line in text, (script, line)
     assert Path("slurm/train.sh").read_text().count("run_requeueable") == 2
-    assert "run_requeueable .venv/bin/landcover-predict" in Path("slurm/predict_tiles.sh").read_text()
+    assert 'run_requeueable "$VENV/bin/landcover-predict"' in Path("slurm/predict_tiles.sh").read_text()
