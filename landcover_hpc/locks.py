@@ -29,6 +29,7 @@ from pathlib import Path
 from typing import Iterator
 
 from .errors import OutputBusyError
+from .io import output_error
 
 __all__ = ["OutputLock", "lock_together", "locked_output"]
 
@@ -46,10 +47,14 @@ class OutputLock:
         self._fd: int | None = None
 
     def acquire(self) -> "OutputLock":
-        """Take the lock, or raise OutputBusyError naming the live run that holds it."""
-        self.path.parent.mkdir(parents=True, exist_ok=True)
+        """Take the lock, or raise OutputBusyError naming the live run that holds it (OutputError naming the
+        target when its folder cannot hold the lock file: read-only, a file in the way, disk full)."""
         while True:
-            fd = os.open(self.path, os.O_RDWR | os.O_CREAT, 0o666)
+            try:
+                self.path.parent.mkdir(parents=True, exist_ok=True)
+                fd = os.open(self.path, os.O_RDWR | os.O_CREAT, 0o666)
+            except OSError as exc:
+                raise output_error(exc, self.target) from None
             try:
                 fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
             except BlockingIOError:
