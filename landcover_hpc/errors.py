@@ -71,3 +71,8 @@ class OutputError(LandcoverError, OSError):
 class LaunchError(LandcoverError, RuntimeError):
     """The command was started as several tasks that cannot form one MPI job (``srun`` without an MPI
     plugin): each would run alone on the same outputs."""
+
+
+class IncompleteOutputError(LandcoverError, RuntimeError):
+    """An output found incomplete when it was to be signed complete (e.g. map windows recorded as done but
+    not in the raster: another writer, a damaged disk); it is not signed, and a rerun completes it."""

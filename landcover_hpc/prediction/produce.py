@@ -43,7 +43,7 @@ import numpy as np
 
 from .. import __version__
 from ..data.store import TileStore
-from ..errors import LandcoverError
+from ..errors import IncompleteOutputError, LandcoverError
 from ..interrupt import StopRequested, received_signal_name, stop_requested
 from ..io import file_sha256
 from ..locks import lock_together
@@ -350,5 +350,5 @@ def _check_written(writer: MapWriter, store: TileStore, windows: list[Prediction
     if missing:
         writer.done -= missing
         writer.checkpoint()
-        raise RuntimeError(f"{writer.paths['classes']}: windows {sorted(missing)} of {len(windows)} are not "
-                           "written: the maps are not finalised; a new run computes these windows")
+        raise IncompleteOutputError(f"{writer.paths['classes']}: windows {sorted(missing)} of {len(windows)} are "
+                                    "not written: the maps are not finalised; rerun to compute these windows")

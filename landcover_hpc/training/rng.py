@@ -3,7 +3,7 @@
 Dropout masks (and any other randomness inside the model) must not depend on how many steps this process
 has run: a run resumed at step s has to draw what an uninterrupted run draws at step s. Keras' default
 "legacy stateful" random ops keep their state inside TensorFlow kernels, out of reach of a checkpoint, so
-:func:`use_generator_rng` switches Keras layers to ``tf.random.Generator`` objects (state in a variable),
+:func:`generator_rng` switches Keras layers to ``tf.random.Generator`` objects (state in a variable),
 and :func:`reseed` sets, before each step, the state of every generator of the model (found by
 :func:`random_generators`, whatever the layer: Keras ``Dropout`` or a custom layer holding a generator)
 from ``SeedSequence([seed, rank, step, i])``. Nothing random then needs saving in a checkpoint, and the
@@ -13,17 +13,29 @@ used: under op determinism TensorFlow refuses it unless it was set explicitly.)
 
 from __future__ import annotations
 
+import contextlib
+from typing import Iterator
+
 import numpy as np
 
-__all__ = ["use_generator_rng", "random_generators", "reseed"]
+__all__ = ["generator_rng", "random_generators", "reseed"]
 
 
-def use_generator_rng() -> None:
-    """Make Keras layers built from now on draw from ``tf.random.Generator`` objects (call before building
-    the model)."""
+@contextlib.contextmanager
+def generator_rng() -> Iterator[None]:
+    """Keras layers built inside the block draw from ``tf.random.Generator`` objects; Keras' process-wide
+    switch is restored afterwards, so models built later elsewhere in the process (e.g. for prediction) are
+    built as before."""
     import tensorflow as tf
 
-    tf.keras.backend.experimental.enable_tf_random_generator()
+    experimental = tf.keras.backend.experimental
+    was_enabled = experimental.is_tf_random_generator_enabled()
+    experimental.enable_tf_random_generator()
+    try:
+        yield
+    finally:
+        if not was_enabled:
+            experimental.disable_tf_random_generator()
 
 
 def random_generators(model) -> list:
@@ -32,7 +44,7 @@ def random_generators(model) -> list:
 
     Raises:
         RuntimeError: a layer draws from Keras' legacy stateful random ops, whose state cannot be reset (its
-            model was built before :func:`use_generator_rng`).
+            model was built outside :func:`generator_rng`).
     """
     import tensorflow as tf
 
@@ -41,7 +53,7 @@ def random_generators(model) -> list:
         for value in vars(module).values():
             if getattr(value, "_rng_type", None) == "legacy_stateful":
                 raise RuntimeError(f"layer {getattr(module, 'name', module)} draws from legacy stateful random "
-                                   "ops: build the model after use_generator_rng()")
+                                   "ops: build the model inside generator_rng()")
             generator = value if isinstance(value, tf.random.Generator) else getattr(value, "_generator", None)
             if isinstance(generator, tf.random.Generator) and id(generator) not in seen:
                 seen.add(id(generator))

@@ -50,7 +50,7 @@ from ..models import WeightedSparseCrossEntropy
 from ..locks import locked_output
 from ..parallel import launched_by_mpi, world
 from .checkpoint import check_resumable, load_checkpoint, save_checkpoint
-from .rng import random_generators, reseed, use_generator_rng
+from .rng import generator_rng, random_generators, reseed
 from ..config.train import Config
 from .schedule import learning_rate
 
@@ -142,16 +142,17 @@ def _train(config: Config, resume: bool, log) -> dict:
                            tiles=config.data.tiles)
     sampler.plan(0, validation=True)  # no validation position anywhere: say so now, not after the first epoch
     tf.keras.utils.set_random_seed(tcfg.seed + rank)  # dropout masks differ per rank, weights come from rank 0
-    use_generator_rng()  # before the model is built: its random state becomes resettable (see .rng)
     if tcfg.deterministic:
         tf.config.experimental.enable_op_determinism()
     per_tile = {t["tile"]: t["train_pixels"] for t in dataset["tiles"]}  # written by landcover-prepare
     train_pixels = np.sum([per_tile[t] for t in sampler.tile_ids], axis=0)
     weights = (class_weights(train_pixels) if tcfg.class_weights == "inverse_frequency"
                else (train_pixels > 0).astype(np.float32))
-    model = get_model(config.model.name, n_dates, len(bands), len(sampler.class_codes),
-                      n_groups=config.model.n_groups, extra_channels_per_date=len(INDEX_NAMES) if config.data.indices else 0,
-                      precision=config.model.precision, dropout=config.model.dropout)
+    with generator_rng():  # the model's random state becomes resettable at every step (see .rng)
+        model = get_model(config.model.name, n_dates, len(bands), len(sampler.class_codes),
+                          n_groups=config.model.n_groups,
+                          extra_channels_per_date=len(INDEX_NAMES) if config.data.indices else 0,
+                          precision=config.model.precision, dropout=config.model.dropout)
     base = (tf.keras.optimizers.legacy.Adam(tcfg.learning_rate) if tcfg.optimizer == "adam"
             else tf.keras.optimizers.legacy.SGD(tcfg.learning_rate))
     optimizer = hvd.DistributedOptimizer(base)
