@@ -16,7 +16,7 @@ _LOGGER = "landcover_hpc.production"
 
 
 def build_parser() -> argparse.ArgumentParser:
-    return config_parser(PROG, (
+    parser = config_parser(PROG, (
         "Nightly production into one output root: for each tile gap-fill (when its acquisitions are newer than "
         "its stack), prepare, predict and evaluate (where it has test objects), each step skipped when up to "
         "date; then the mosaic in the target CRS, OUT/manifest.json and OUT/report.md. A second run with "
@@ -24,19 +24,27 @@ def build_parser() -> argparse.ArgumentParser:
         f"{EXIT_PARTIAL} then, the manifest and report naming it. Exit code {EXIT_BUSY}: another run owns OUT; "
         f"{EXIT_REQUEUE}: stopped by SIGTERM/SIGUSR1 during a prediction (rerun to resume). One process "
         "(not under mpirun -n N > 1)."), ProductionConfig)
+    parser.add_argument("--list-tiles", action="store_true",
+                        help="print the tile ids the run would produce, one per line, and exit (slurm/nightly.sh "
+                             "sizes its array with it)")
+    return parser
 
 
 def main(argv: list[str] | None = None) -> int:
     return run_config_command(PROG, build_parser(), argv, ProductionConfig, _produce)
 
 
-def _produce(config: ProductionConfig, _args: argparse.Namespace) -> int:
+def _produce(config: ProductionConfig, args: argparse.Namespace) -> int:
     from ..errors import ConfigError
     from ..interrupt import stop_signals
     from ..nomenclature import load_nomenclature
     from ..parallel import world
     from ..production import ProductionJob, production_tiles, run_production
 
+    tiles = production_tiles(config.tiles, config.tile_list, config.input)
+    if args.list_tiles:
+        print("".join(f"{tile}\n" for tile in tiles), end="")
+        return 0
     if world()[2] > 1:
         error = ConfigError(f"{PROG} runs as one process: start it without mpirun (or with -n 1); the tiles' "
                             "windows are not shared among ranks")
@@ -49,12 +57,12 @@ def _produce(config: ProductionConfig, _args: argparse.Namespace) -> int:
     for key in ("log_level", "log_file", "force", "threads"):  # they do not change the products
         settings.pop(key)
     job = ProductionJob(
-        tiles=production_tiles(config.tiles, config.tile_list, config.input), input_dir=Path(config.input),
-        model=Path(config.model), out_dir=Path(config.out), nomenclature=load_nomenclature(config.nomenclature),
-        prepare=config.prepare_options(), predict=config.predict_options(), gapfill=config.gapfill_options(),
+        tiles=tiles, input_dir=Path(config.input), model=Path(config.model), out_dir=Path(config.out),
+        nomenclature=load_nomenclature(config.nomenclature), prepare=config.prepare_options(),
+        predict=config.predict_options(), gapfill=config.gapfill_options(),
         acquisitions=Path(config.acquisitions) if config.acquisitions else None, crs=config.crs,
-        resolution=config.resolution, name=config.name, evaluate=config.evaluate, force=config.force,
-        threads=config.threads, settings=settings, input_files=input_files)
+        resolution=config.resolution, name=config.name, evaluate=config.evaluate, mosaic=config.mosaic,
+        force=config.force, threads=config.threads, settings=settings, input_files=input_files)
     with stop_signals():  # SIGTERM/SIGUSR1: a prediction stops after its current window (exit code 99)
         manifest = run_production(job, describe_error=lambda exc: error_line(exc)[1])
     return EXIT_PARTIAL if manifest["result"] == "partial" else 0

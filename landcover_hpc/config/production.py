@@ -53,6 +53,9 @@ class ProductionConfig(Section):
     resolution: float | None = Field(None, gt=0, description="mosaic pixel size in CRS units (default: the maps')")
     name: str = Field("mosaic", description="mosaic file prefix in OUT/mosaic/")
     evaluate: bool = Field(True, description="evaluate each map on its tile's test objects (where it has some)")
+    mosaic: bool = Field(True, description="after the tiles, the mosaic, manifest.json and report.md, under the "
+                                           "lock of out (false: only the tiles' steps, no lock of out: the "
+                                           "per-tile tasks of slurm/nightly.sh)")
     nomenclature: str | None = Field(None, description="nomenclature YAML (default configs/nomenclature.yaml)")
     force: bool = Field(False, description="recompute every step, even those up to date")
     threads: int | None = Field(None, ge=1, description="threads (default: from the allocation)")

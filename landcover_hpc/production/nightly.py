@@ -10,13 +10,16 @@ Layout of the output root ``OUT``::
     manifest.json                   inputs, versions, per-tile status and timings, peak memory
     report.md                       the run report
 
-A run owns ``OUT`` (the lock of ``OUT/manifest.json``) from start to end. Each step decides itself whether
-it is up to date (a store whose inputs and options did not change, a map whose signature matches); the
-run adds the decisions no single command takes: gap-fill only when a tile's acquisitions are newer than its
-stack, evaluate only a new map, mosaic only when a tile map changed, and the whole run does nothing when
-its fingerprint (every input's size and modification time, the model's SHA-256, the settings, the
-software version) equals that of the last complete run. A tile that fails is recorded with its one-line
-error and the run goes on with the others.
+A run owns ``OUT`` (the lock of ``OUT/manifest.json``) from start to end. A run with ``mosaic=False`` (a
+task of slurm/nightly.sh's tile array) runs only its tiles' steps: it takes no lock of ``OUT`` and writes no
+mosaic, manifest or report, since each step locks its own output (the tile's store, its maps); tasks on other
+tiles run beside it, and the run after them (``mosaic=True``) owns ``OUT``, skips their up-to-date steps and
+reports. Each step decides itself whether it is up to date (a store whose inputs and options did not change,
+a map whose signature matches); the run adds the decisions no single command takes: gap-fill only when a
+tile's acquisitions are newer than its stack, evaluate only a new map, mosaic only when a tile map changed,
+and the whole run does nothing when its fingerprint (every input's size and modification time, the model's
+SHA-256, the settings, the software version) equals that of the last complete run. A tile that fails is
+recorded with its one-line error and the run goes on with the others.
 """
 
 from __future__ import annotations
@@ -62,6 +65,7 @@ class ProductionJob:
         acquisitions: ``<TILE>/YYYYMMDD/`` L2A acquisition folders to gap-fill from, or None.
         settings: the run's settings as plain values (part of the fingerprint and the manifest).
         input_files: other files the run reads (nomenclature, tile list), recorded in the manifest.
+        mosaic: False: only the tiles' steps, without the lock of ``out_dir``, mosaic, manifest or report.
     """
 
     tiles: tuple[str, ...]
@@ -77,6 +81,7 @@ class ProductionJob:
     resolution: float | None = None
     name: str = "mosaic"
     evaluate: bool = True
+    mosaic: bool = True
     force: bool = False
     threads: int | None = None
     settings: dict[str, Any] = field(default_factory=dict)
@@ -202,7 +207,8 @@ def run_production(job: ProductionJob, describe_error: Callable[[BaseException],
         describe_error: the one line recorded for a failed tile or mosaic (default: type and message).
     Returns:
         the manifest written (``result``: ``complete`` or ``partial``, ``failed``: the failed tiles), or
-        ``{"result": "up-to-date", ...}`` when the run had nothing to do (nothing is written then).
+        ``{"result": "up-to-date", ...}`` when the run had nothing to do (nothing is written then); with
+        ``job.mosaic`` False: ``{"result", "failed", "tiles"}`` (nothing written but the tiles' outputs).
     Raises:
         OutputBusyError: another run owns ``job.out_dir``; InputNotFoundError: no model file;
         StopRequested: a stop signal came during a prediction (rerun to resume).
@@ -212,6 +218,12 @@ def run_production(job: ProductionJob, describe_error: Callable[[BaseException],
         raise InputNotFoundError(f"model {job.model} not found: train one with landcover-train and give its "
                                  "best_model.h5 as model")
     paths = production_paths(job.out_dir, job.name)
+    if not job.mosaic:
+        tiles = _produce_tiles(job, paths, describe)
+        failed = [t for t, r in tiles.items() if r["status"] == FAILED]
+        result = "partial" if failed else "complete"
+        log.info(f"{result} (tiles only): " + ", ".join(f"{t} {r['status']}" for t, r in tiles.items()))
+        return {"result": result, "failed": failed, "tiles": tiles}
     with locked_output(paths["manifest"], f"the production run of {job.out_dir}"):
         previous = _previous_manifest(paths["manifest"])
         if previous is not None and not job.force and _up_to_date(previous, _fingerprint(_inputs(job), job), paths):
@@ -229,13 +241,7 @@ def _up_to_date(previous: dict, fingerprint: str, paths: dict[str, Path]) -> boo
 def _run(job: ProductionJob, paths: dict[str, Path], previous: dict | None,
          describe: Callable[[BaseException], str]) -> dict:
     started, start = time.strftime("%Y-%m-%dT%H:%M:%S%z"), time.perf_counter()
-    log.info(f"production of {len(job.tiles)} tiles into {job.out_dir} with model {job.model}")
-    model = _ModelLoader(job)
-    progress = Progress("produce", len(job.tiles), "tiles", interval=0.0, stream=_LogStream())
-    tiles: dict[str, dict] = {}
-    for tile in job.tiles:
-        tiles[tile] = _produce_tile(job, tile, paths, model, describe)
-        progress.update()
+    tiles = _produce_tiles(job, paths, describe)
     failed = [t for t, r in tiles.items() if r["status"] == FAILED]
     mosaic = _mosaic(job, paths, tiles, previous, describe)
     result = "partial" if failed or mosaic["status"] == FAILED else "complete"
@@ -258,6 +264,19 @@ def _run(job: ProductionJob, paths: dict[str, Path], previous: dict | None,
              f"{' (' + ', '.join(failed) + ')' if failed else ''}; mosaic {mosaic['status']}; "
              f"report {paths['report']}, manifest {paths['manifest']}")
     return manifest
+
+
+def _produce_tiles(job: ProductionJob, paths: dict[str, Path], describe: Callable[[BaseException], str]) -> dict:
+    """Each tile's steps, in order: ``{tile: record}`` (a failed tile is recorded, not raised)."""
+    log.info(f"production of {len(job.tiles)} tiles into {job.out_dir} with model {job.model}"
+             f"{'' if job.mosaic else ' (tiles only: no mosaic, manifest or report)'}")
+    model = _ModelLoader(job)
+    progress = Progress("produce", len(job.tiles), "tiles", interval=0.0, stream=_LogStream())
+    tiles: dict[str, dict] = {}
+    for tile in job.tiles:
+        tiles[tile] = _produce_tile(job, tile, paths, model, describe)
+        progress.update()
+    return tiles
 
 
 class _ModelLoader:

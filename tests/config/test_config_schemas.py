@@ -57,6 +57,7 @@ def test_a_default_is_written_once_in_the_library_options():
     production = ProductionConfig(input="i", model="m", out="o")  # the options of the three steps it runs
     assert (production.prepare_options(), production.predict_options(), production.gapfill_options()) == \
         (PrepareOptions(), PredictOptions(), GapfillOptions())
+    assert production.mosaic  # the whole run; mosaic=false: the tiles' steps only (slurm/nightly.sh's tasks)
 
 
 def test_every_command_has_its_example_config():
@@ -87,6 +88,7 @@ def test_name_value_keys_take_repeated_pairs_and_say_which_name_is_repeated():
     (GeometryConfig, ["tile=T", "maps=[a.tif]", "references=[r]", "out=o"], "maps: 'a.tif': expected NAME=VALUE"),
     (CompareConfig, ["out=o"], "evals: missing"),
     (WorldCerealConfig, ["input=i", "out=o", "quiet=maybe"], "quiet: expected true or false, got 'maybe'"),
+    (ProductionConfig, ["input=i", "model=m", "out=o", "mosaic=tiles"], "mosaic: expected true or false, got 'tiles'"),
 ])
 def test_errors_name_the_key_and_the_value(schema, overrides, message):
     with pytest.raises(ConfigError) as info:

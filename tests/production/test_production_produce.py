@@ -108,6 +108,29 @@ def test_a_broken_tile_fails_alone_with_exit_code_3(inputs, tmp_path, capsys):
     assert "1 failed (T31UEQ)" in err and record["error"] in err
 
 
+def test_list_tiles_prints_the_tiles_of_the_run_and_writes_nothing(inputs, tmp_path, capsys):
+    tiles, model = inputs
+    assert main(_args(tiles, model, tmp_path / "out", "--list-tiles")) == 0
+    assert capsys.readouterr().out == "".join(f"{tile}\n" for tile in TILES)
+    assert main(_args(tiles, model, tmp_path / "out", "--list-tiles", "tiles=[T31UFQ, T31UDQ]")) == 0
+    assert capsys.readouterr().out == "T31UFQ\nT31UDQ\n" and not (tmp_path / "out").exists()
+
+
+def test_a_tiles_only_run_makes_its_tile_beside_a_run_that_owns_the_output_root(inputs, tmp_path, capsys):
+    """mosaic=false (a task of slurm/nightly.sh's array): the tile's steps, no lock of OUT (a run holding it
+    does not stop the task), no mosaic, manifest or report."""
+    from landcover_hpc.locks import locked_output
+
+    tiles, model = inputs
+    out = tmp_path / "out"
+    with locked_output(out / "manifest.json", "the production run"):
+        assert main(_args(tiles, model, out, "--tiles", "T31UDQ", "mosaic=false")) == 0
+    assert "complete (tiles only): T31UDQ done" in capsys.readouterr().err
+    assert (out / "store" / "T31UDQ.h5").is_file() and (out / "maps" / "T31UDQ_classes.tif").is_file()
+    assert (out / "eval" / "T31UDQ_eval.json").is_file()
+    assert not any((out / name).exists() for name in ("manifest.json", "report.md", "mosaic", "report"))
+
+
 def test_a_second_run_on_a_busy_output_root_exits_75(inputs, tmp_path, capsys):
     tiles, model = inputs
     out = tmp_path / "out"

@@ -107,9 +107,10 @@ def test_other_exit_codes_do_not_requeue(tmp_path, code):
 
 
 def test_batch_scripts_ask_for_the_stop_signal_and_requeue():
-    for script in ("slurm/train.sh", "slurm/train_fgunet.sh", "slurm/predict_tiles.sh"):
+    for script in ("slurm/train.sh", "slurm/train_fgunet.sh", "slurm/predict_tiles.sh", "slurm/produce.sh"):
         text = Path(script).read_text()
         for line in ("#SBATCH --requeue", "#SBATCH --open-mode=append", "#SBATCH --signal=B:USR1@"):
             assert line in text, (script, line)
     assert Path("slurm/train.sh").read_text().count("run_requeueable") == 2
     assert 'run_requeueable "$VENV/bin/landcover-predict"' in Path("slurm/predict_tiles.sh").read_text()
+    assert 'run_requeueable "$VENV/bin/python" -m landcover_hpc.cli.produce' in Path("slurm/produce.sh").read_text()

@@ -8,6 +8,7 @@ repository and its Python given by LANDCOVER_HPC_HOME and LANDCOVER_VENV.
 
 from __future__ import annotations
 
+import json
 import os
 import subprocess
 import sys
@@ -123,3 +124,51 @@ def _wait_for_log(job: subprocess.Popen, submit: Path, text: str, timeout: float
             return logs[0].stem.rsplit("-", 1)[1]
         time.sleep(0.2)
     raise AssertionError(f"no {text!r} in the job log after {timeout} s")
+
+
+def test_nightly_runs_a_task_per_tile_then_the_mosaic_and_report_despite_a_broken_tile(
+        slurm, synth_root, synth_tiles, train_store, tmp_path):
+    """slurm/nightly.sh: a tile array (one task per tile, its steps only) and, after it whatever its outcome
+    (afterany), the run that mosaics and reports: the broken tile's task fails, the other completes, and the
+    final job's manifest and report name the broken tile beside the mosaic of the other."""
+    import shutil
+
+    sys.path.insert(0, str(REPO / "tests" / "prediction"))
+    from reference_maps import build_cnn
+
+    good, broken = synth_tiles
+    shutil.copytree(synth_root, tmp_path / "tiles")
+    stack = tmp_path / "tiles" / broken / "stack.tif"
+    os.truncate(stack, stack.stat().st_size // 2)
+    model = build_cnn(train_store, tmp_path / "fgunet.h5")
+    (tmp_path / "production.yaml").write_text(
+        f"input: tiles\nmodel: {model}\nout: out\ncrs: EPSG:2154\n"
+        "prepare: {patch_size: 32, stride: 16}\npredict: {window: 64, overlap: 8}\n")
+    submit = subprocess.run([str(REPO / "slurm/nightly.sh"), "--sbatch=--cpus-per-task=1", "--sbatch=--time=10",
+                             "--log-dir", "logs", "--config", "production.yaml"],
+                            cwd=tmp_path, env=slurm.env, capture_output=True, text=True, timeout=120)
+    assert submit.returncode == 0, submit.stderr
+    ids = dict(line.rsplit(": ", 1) for line in submit.stdout.splitlines() if line.endswith(tuple("0123456789")))
+    array_job, final_job = ids["tile array job"], ids["mosaic and report job"]
+    assert slurm.job(final_job)["Dependency"].startswith((f"afterany:{array_job}", "(null)"))
+
+    deadline = time.monotonic() + 400
+    while slurm.job(final_job)["JobState"] in ("PENDING", "RUNNING", "CONFIGURING", "COMPLETING"):
+        assert time.monotonic() < deadline, _job_log(tmp_path / "logs", array_job) + slurm.log_tail()
+        time.sleep(1)
+    logs = _job_log(tmp_path / "logs", array_job) + _job_log(tmp_path / "logs", final_job)
+    listed = next((tmp_path / "logs").glob("nightly-*-tiles.txt")).read_text().split()  # task i: line i
+    assert sorted(listed) == sorted(synth_tiles)
+    tasks = {listed[int(t["ArrayTaskId"]) - 1]: (t["JobState"], t["ExitCode"]) for t in slurm.jobs(array_job)}
+    assert tasks == {good: ("COMPLETED", "0:0"), broken: ("FAILED", "3:0")}, logs
+    final = slurm.job(final_job)
+    assert (final["JobState"], final["ExitCode"]) == ("FAILED", "3:0"), logs  # it ran: 3 = some tiles failed
+
+    manifest = json.loads((tmp_path / "out" / "manifest.json").read_text())
+    assert manifest["result"] == "partial" and manifest["failed"] == [broken], logs
+    assert manifest["tiles"][good]["status"] == "skipped-up-to-date"  # made by its array task
+    assert f"{broken}/stack.tif" in manifest["tiles"][broken]["error"]
+    assert manifest["mosaic"]["status"] == "done" and manifest["mosaic"]["tiles"] == [good]
+    assert (tmp_path / "out" / "mosaic" / "mosaic_classes.tif").is_file()
+    report = (tmp_path / "out" / "report.md").read_text()
+    assert f"| {broken} | failed |" in report and f"- {broken}: " in report
