@@ -1,12 +1,16 @@
 """What every command-line shell shares: errors become one line on stderr, and the config-driven commands'
 one way to parse, load their config (file, flags, overrides), print it or run.
 
-Exit codes: 0 done; 3 (``EXIT_PARTIAL``, ``landcover-produce``) done in part: some tiles (or the mosaic) failed,
-the others are done, the manifest and report name the failures with their one-line errors; 2 (``EXIT_USER_ERROR``) a problem the user can fix: a bad input, config or path, a
-corrupt or foreign file, a read-only folder, a full disk (every ``LandcoverError`` and every ``OSError``);
-70 (``EXIT_INTERNAL_ERROR``, sysexits' EX_SOFTWARE) a bug: any other exception, summarised on one line;
-75 (``EXIT_BUSY``, EX_TEMPFAIL) another live run owns the output (:mod:`landcover_hpc.locks`): retry later;
-99 (``EXIT_REQUEUE``) a stop signal stopped the job at a resume point: rerun it to continue; 130 interrupted. ``--debug`` adds the traceback.
+Exit codes (``--debug`` adds the traceback to any error line):
+- 0 done;
+- 2 (``EXIT_USER_ERROR``) a problem the user can fix: a bad input, config or path, a corrupt or foreign file,
+  a read-only folder, a full disk (every ``LandcoverError`` and every ``OSError``);
+- 3 (``EXIT_PARTIAL``, ``landcover-produce``) done in part: some tiles (or the mosaic) failed, the others are
+  done, the manifest and report name the failures with their one-line errors;
+- 70 (``EXIT_INTERNAL_ERROR``, sysexits' EX_SOFTWARE) a bug: any other exception, summarised on one line;
+- 75 (``EXIT_BUSY``, EX_TEMPFAIL) another live run owns the output (:mod:`landcover_hpc.locks`): retry later;
+- 99 (``EXIT_REQUEUE``) a stop signal stopped the job at a resume point: rerun it to continue;
+- 130 interrupted.
 """
 
 from __future__ import annotations
@@ -23,7 +27,8 @@ from ..interrupt import StopRequested
 from ..io import describe_os_error
 
 __all__ = ["run_cli", "config_parser", "run_config_command", "comma_list", "name_value", "config_from_args",
-           "print_config", "error_line", "EXIT_USER_ERROR", "EXIT_PARTIAL", "EXIT_INTERNAL_ERROR", "EXIT_BUSY", "EXIT_REQUEUE"]
+           "print_config", "error_line", "EXIT_USER_ERROR", "EXIT_PARTIAL", "EXIT_INTERNAL_ERROR", "EXIT_BUSY",
+           "EXIT_REQUEUE"]
 
 EXIT_USER_ERROR = 2
 # landcover-produce finished every tile it could, but some tiles (or the mosaic) failed: see its manifest
