@@ -14,7 +14,6 @@ from __future__ import annotations
 
 import argparse
 import csv
-import os
 import shlex
 import subprocess
 import sys
@@ -23,12 +22,14 @@ from pathlib import Path
 
 import numpy as np
 
+from landcover_hpc.parallel import launch_environment
+
 ROOT = Path(__file__).resolve().parents[1]
 
 
 def train(store: Path, run_dir: Path, precision: str, seed: int, epochs: int, ranks: int) -> list[dict]:
     """history.csv rows of one demo training run."""
-    env = {k: v for k, v in os.environ.items() if not k.startswith(("OMPI_", "PMIX_", "PMI_"))}
+    env = launch_environment()
     env.update(TF_CPP_MIN_LOG_LEVEL="2", PYTHONUNBUFFERED="1")
     command = ["mpirun", "--oversubscribe", "--allow-run-as-root", "--bind-to", "none", "-n", str(ranks),
                str(Path(sys.executable).parent / "landcover-train"), "--config", str(ROOT / "configs/demo.yaml"),

@@ -34,7 +34,6 @@ from __future__ import annotations
 import argparse
 import contextlib
 import json
-import os
 import subprocess
 import sys
 import time
@@ -42,6 +41,7 @@ from pathlib import Path
 
 import numpy as np
 
+from landcover_hpc.parallel import launch_environment
 from peaks import matmul_gflops  # benchmarks/peaks.py (this script's folder is on sys.path)
 
 DATA = Path("/tmp/landcover_bench_train")
@@ -240,7 +240,7 @@ def main() -> None:
             prepare_store(patch)
         return print_graphs(args, *graphs_worker(args))
     prepare_store(args.patch)
-    env = {k: v for k, v in os.environ.items() if not k.startswith(("OMPI_", "PMIX_", "PMI_"))}
+    env = launch_environment()
     env["TF_CPP_MIN_LOG_LEVEL"] = "2"
     rows = []
     for n in args.ranks:

@@ -10,7 +10,7 @@ from __future__ import annotations
 import os
 from typing import Sequence, TypeVar
 
-__all__ = ["available_cores", "launched_by_mpi", "world", "my_share", "raise_together"]
+__all__ = ["available_cores", "launched_by_mpi", "launch_environment", "world", "my_share", "raise_together"]
 
 T = TypeVar("T")
 _LAUNCHER_VARS = ("OMPI_COMM_WORLD_SIZE", "PMI_SIZE", "PMIX_RANK", "MPI_LOCALNRANKS")
@@ -26,6 +26,14 @@ def available_cores() -> int:
 
 def launched_by_mpi() -> bool:
     return any(v in os.environ for v in _LAUNCHER_VARS)
+
+
+def launch_environment(drop: Sequence[str] = ()) -> dict[str, str]:
+    """This process's environment without its own MPI job's variables (Open MPI's, PMI's, PMIx's) and those
+    starting with ``drop``: the environment to start another ``mpirun``/``srun`` job from this process, which
+    would otherwise try to join this one."""
+    prefixes = ("OMPI_", "PMIX_", "PMI_", *drop)
+    return {k: v for k, v in os.environ.items() if not k.startswith(prefixes)}
 
 
 def world():

@@ -133,10 +133,11 @@ def test_cli_errors(tmp_path, store_dir, trained_model, capsys):
 
 
 def test_several_ranks_give_the_single_rank_map(tmp_path, store_dir, trained_model):
-    import os
     import sys
 
-    env = {k: v for k, v in os.environ.items() if not k.startswith(("OMPI_", "PMIX_", "PMI_"))}
+    from landcover_hpc.parallel import launch_environment
+
+    env = launch_environment()
     env["TF_CPP_MIN_LOG_LEVEL"] = "2"
     cmd = ["mpirun", "--oversubscribe", "--allow-run-as-root", "--bind-to", "none", "-n", "3", sys.executable, "-m",
            "landcover_hpc.cli.predict", "--store", str(store_dir), "--model", str(trained_model), "--tile", TILE,

@@ -19,6 +19,7 @@ import numpy as np
 import pytest
 
 from landcover_hpc.cli._common import EXIT_REQUEUE
+from landcover_hpc.parallel import launch_environment
 
 TILE = "T31UDQ"
 MPIRUN = ["mpirun", "--oversubscribe", "--allow-run-as-root", "--bind-to", "none"]
@@ -56,7 +57,7 @@ sys.exit(main(sys.argv[1:]))
 
 
 def _env(**extra):
-    env = {k: v for k, v in os.environ.items() if not k.startswith(("OMPI_", "PMIX_", "PMI_"))}
+    env = launch_environment()
     env.update(TF_CPP_MIN_LOG_LEVEL="2", PYTHONUNBUFFERED="1", PYTHONPATH=str(Path.cwd()), **extra)
     return env
 

@@ -11,6 +11,8 @@ from pathlib import Path
 
 import pytest
 
+from landcover_hpc.parallel import launch_environment
+
 SCRIPTS = sorted(Path("slurm").glob("*.sh")) + sorted(Path("scripts").glob("*.sh"))
 
 
@@ -28,7 +30,7 @@ def test_shellcheck_is_clean():
 @pytest.mark.slow
 def test_train_fgunet_script_runs_with_mpirun(tmp_path, train_store):
     """`sbatch slurm/train_fgunet.sh` as Slurm would run it (LAUNCHER=mpirun instead of srun), on 2 ranks."""
-    env = {k: v for k, v in os.environ.items() if not k.startswith(("OMPI_", "PMIX_", "PMI_"))}
+    env = launch_environment()
     env.update(LANDCOVER_HPC_HOME=str(Path.cwd()), LANDCOVER_VENV=sys.prefix, LAUNCHER="mpirun", SLURM_CPUS_PER_TASK="1",
                OMPI_ALLOW_RUN_AS_ROOT="1", OMPI_ALLOW_RUN_AS_ROOT_CONFIRM="1",
                OMPI_MCA_rmaps_base_oversubscribe="1", PATH=f"{Path(sys.executable).parent}:{env['PATH']}")

@@ -22,6 +22,8 @@ from pathlib import Path
 
 import pytest
 
+from landcover_hpc.parallel import launch_environment
+
 DAEMONS = ("munged", "mungekey", "slurmctld", "slurmd", "sbatch", "scontrol", "sinfo", "srun")
 NODE_CPUS = 16
 
@@ -129,7 +131,7 @@ def slurm_cluster(tmp_path_factory):
     for sub in ("munge", "state", "spool", "run", "log"):
         (root / sub).mkdir(mode=0o700)
     node = socket.gethostname().split(".")[0]
-    env = {k: v for k, v in os.environ.items() if not k.startswith(("SLURM_", "OMPI_", "PMIX_", "PMI_"))}
+    env = launch_environment(drop=("SLURM_",))
     env.update(SLURM_CONF=str(root / "slurm.conf"),
                PATH=f"{Path(sys.executable).parent}:{env['PATH']}:/usr/sbin")
     conf = root / "slurm.conf"

@@ -1,7 +1,6 @@
 """Distributed maths and resume, with real Horovod ranks launched by mpirun from the test."""
 
 import csv
-import os
 import subprocess
 import sys
 from pathlib import Path
@@ -9,13 +8,15 @@ from pathlib import Path
 import numpy as np
 import pytest
 
+from landcover_hpc.parallel import launch_environment
+
 HERE = Path(__file__).parent
 MPIRUN = ["mpirun", "--oversubscribe", "--allow-run-as-root", "--bind-to", "none"]
 
 
 def clean_env():
     """The environment without this process's own MPI singleton variables (a fresh mpirun sets its own)."""
-    env = {k: v for k, v in os.environ.items() if not k.startswith(("OMPI_", "PMIX_", "PMI_"))}
+    env = launch_environment()
     env.update(TF_CPP_MIN_LOG_LEVEL="2", PYTHONUNBUFFERED="1")
     return env
 
