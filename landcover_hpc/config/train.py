@@ -29,6 +29,9 @@ class ModelConfig(Section):
                           description="temporal groups (late fusion); must divide the number of dates")
     dropout: float = Field(DEFAULT_DROPOUT, ge=0.0, lt=1.0, description="dropout rate")
     precision: Literal[PRECISIONS] = Field(DEFAULT_PRECISION, description="bfloat16: mixed precision")
+    dates: list[int] | None = Field(
+        None, description="S2 date indices for the models that take a few dates (models.names.SELECTED_DATE_COUNTS); "
+                          "none: spread evenly over the series (models/dates.py)")
 
 
 class DataConfig(Section):

@@ -27,11 +27,13 @@ from ..errors import (BandLayoutError, CRSMismatchError, EmptyReferenceError, In
 from ..nomenclature import Nomenclature
 
 __all__ = [
-    "S2_BANDS", "DateBandLayout", "StackInfo", "ReferencePolygons", "find_tiles", "open_raster", "open_stack", "parse_band_descriptions",
+    "S2_BANDS", "S1_POLARISATIONS", "DateBandLayout", "StackInfo", "ReferencePolygons", "find_tiles", "open_raster", "open_stack", "parse_band_descriptions",
     "read_reference", "tile_paths", "unknown_code_message", "open_class_map", "read_block",
 ]
 
 S2_BANDS = ("B2", "B3", "B4", "B5", "B6", "B7", "B8", "B8A", "B11", "B12")
+#: Sentinel-1 channels per date of the optional S1 stack, in stack order (models.names.S1_CHANNELS_PER_DATE).
+S1_POLARISATIONS = ("VV", "VH")
 _DESCRIPTION = re.compile(r"^(\d{8})_([A-Za-z0-9]+)$")
 
 

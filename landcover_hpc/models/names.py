@@ -8,8 +8,8 @@ these names and checks at import that both agree.
 
 from __future__ import annotations
 
-__all__ = ["MODEL_NAMES", "PRECISIONS", "GROUPED_MODELS", "DEFAULT_N_GROUPS", "DEFAULT_DROPOUT",
-           "DEFAULT_PRECISION"]
+__all__ = ["MODEL_NAMES", "PRECISIONS", "GROUPED_MODELS", "S1_MODELS", "SELECTED_DATE_COUNTS",
+           "S1_CHANNELS_PER_DATE", "DEFAULT_N_GROUPS", "DEFAULT_DROPOUT", "DEFAULT_PRECISION"]
 
 #: Valid architecture names, in the order of the paper's Table 2 comparison.
 MODEL_NAMES: tuple[str, ...] = ("fgunet", "unet", "mlp", "lstm", "tsfgunet")
@@ -17,6 +17,18 @@ MODEL_NAMES: tuple[str, ...] = ("fgunet", "unet", "mlp", "lstm", "tsfgunet")
 PRECISIONS: tuple[str, ...] = ("float32", "bfloat16")
 #: Models that split the dates into ``n_groups`` temporal groups (which must divide the dates).
 GROUPED_MODELS: tuple[str, ...] = ("fgunet", "unet", "mlp")
+#: Models that take Sentinel-1 beside Sentinel-2. Their input is the S2 stack followed by the S1 stack:
+#: ``(B, H, W, T*C' + T1*2)``, the S1 part date-major (date 1: VV, VH; date 2: ...), normalised like the S2 part
+#: with the store's own S1 percentiles. They are built with ``n_s1_dates=T1 > 0``; every other model with 0.
+S1_MODELS: tuple[str, ...] = ()
+#: Models that use a selection of the dates (seasons, monthly dates): name -> number of S2 dates. Training picks
+#: them from the store's dates (``models.dates.select_dates``, or ``model.dates`` of the config) and passes their
+#: indices to the builder as ``date_indices`` (and ``s1_date_indices``, the S1 date closest to each, for the
+#: models of :data:`S1_MODELS`); the model takes the whole stack and gathers its dates itself, so sampling and
+#: prediction are the same as for any model, and the indices are saved with the model (``ModelSpec.options``).
+SELECTED_DATE_COUNTS: dict[str, int] = {}
+#: Channels per Sentinel-1 date: VV and VH backscatter (``data.tiles.S1_POLARISATIONS``; a test checks both agree).
+S1_CHANNELS_PER_DATE = 2
 
 #: Temporal groups G of the paper (33 dates, 11 groups of 3).
 DEFAULT_N_GROUPS = 11

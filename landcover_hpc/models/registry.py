@@ -15,7 +15,8 @@ import tensorflow as tf
 
 from ..errors import ConfigError
 from .architectures import PRECISION_POLICIES, build_fgunet, build_lstm, build_mlp, build_tsfgunet, build_unet
-from .names import DEFAULT_DROPOUT, DEFAULT_N_GROUPS, DEFAULT_PRECISION, MODEL_NAMES, PRECISIONS
+from .names import (DEFAULT_DROPOUT, DEFAULT_N_GROUPS, DEFAULT_PRECISION, MODEL_NAMES, PRECISIONS, S1_CHANNELS_PER_DATE,
+                    S1_MODELS)
 
 __all__ = ["MODEL_NAMES", "PRECISIONS", "ModelSpec", "get_model", "model_spec"]
 
@@ -41,6 +42,7 @@ class ModelSpec:
         architecture: one of :data:`MODEL_NAMES`.
         n_dates: T. n_bands: C. n_classes: K. n_groups: G (unused by lstm/tsfgunet).
         extra_channels_per_date: E, channels after the C bands of each date (spectral indices).
+        n_s1_dates: T1, Sentinel-1 dates after the S2 stack (models of ``names.S1_MODELS`` only; 0 otherwise).
         precision: ``"float32"`` or ``"bfloat16"``.
         dropout: dropout rate used in training.
         options: further builder keyword arguments (JSON-serialisable).
@@ -55,6 +57,7 @@ class ModelSpec:
     precision: str = DEFAULT_PRECISION
     dropout: float = DEFAULT_DROPOUT
     options: dict[str, Any] = field(default_factory=dict)
+    n_s1_dates: int = 0
 
     @property
     def channels_per_date(self) -> int:
@@ -63,8 +66,8 @@ class ModelSpec:
 
     @property
     def input_channels(self) -> int:
-        """T * C', the channel count of the model input."""
-        return self.n_dates * self.channels_per_date
+        """T * C' + T1 * 2, the channel count of the model input (S2 stack, then the S1 stack if any)."""
+        return self.n_dates * self.channels_per_date + self.n_s1_dates * S1_CHANNELS_PER_DATE
 
     def to_dict(self) -> dict[str, Any]:
         return dataclasses.asdict(self)
@@ -89,6 +92,7 @@ class ModelSpec:
             extra_channels_per_date=spec.extra_channels_per_date,
             precision=spec.precision,
             dropout=spec.dropout,
+            n_s1_dates=spec.n_s1_dates,
             **spec.options,
         )
 
@@ -102,6 +106,7 @@ def get_model(
     extra_channels_per_date: int = 0,
     precision: str = DEFAULT_PRECISION,
     dropout: float = DEFAULT_DROPOUT,
+    n_s1_dates: int = 0,
     **options: Any,
 ) -> tf.keras.Model:
     """Build an uncompiled model by architecture name.
@@ -115,11 +120,13 @@ def get_model(
         extra_channels_per_date: E, channels appended after the bands of every date (spectral indices).
         precision: ``"float32"`` or ``"bfloat16"`` (mixed: bfloat16 compute, float32 weights and softmax).
         dropout: dropout rate.
+        n_s1_dates: T1, Sentinel-1 dates whose VV, VH channels follow the S2 stack in the input; required (> 0)
+            by the models of ``names.S1_MODELS``, 0 for every other model.
         **options: further builder arguments (``spatial_shape=(H, W)`` fixes the input size, for FLOP
             counting and summaries).
 
     Returns:
-        Model mapping ``(B, H, W, T*(C+E))`` float32, date-major, H and W multiples of 4, to
+        Model mapping ``(B, H, W, T*(C+E) + T1*2)`` float32, date-major, H and W multiples of 4, to
         ``(B, H, W, K)`` float32 probabilities. ``model_spec(model)`` gives its :class:`ModelSpec`.
 
     Raises:
@@ -127,6 +134,13 @@ def get_model(
     """
     if name not in _BUILDERS:
         raise ConfigError(f"unknown model {name!r}; valid names: {', '.join(MODEL_NAMES)}")
+    if (name in S1_MODELS) != (n_s1_dates > 0):
+        raise ConfigError(
+            f"model {name!r} needs Sentinel-1 dates (a stack_s1.tif in every tile's input)" if name in S1_MODELS
+            else f"model {name!r} takes Sentinel-2 only, not {n_s1_dates} Sentinel-1 dates; "
+                 f"Sentinel-1 models: {', '.join(S1_MODELS) or 'none'}")
+    if name in S1_MODELS:
+        options = {**options, "n_s1_dates": n_s1_dates}
     model = _BUILDERS[name](
         n_dates,
         n_bands,
@@ -137,7 +151,7 @@ def get_model(
         dropout=dropout,
         **options,
     )
-    spec_options = {k: v for k, v in options.items() if k != "spatial_shape"}
+    spec_options = {k: v for k, v in options.items() if k not in ("spatial_shape", "n_s1_dates")}
     spec = ModelSpec(
         name,
         n_dates,
@@ -148,6 +162,7 @@ def get_model(
         precision,
         float(dropout),
         spec_options,
+        n_s1_dates,
     )
     # Plain attribute on purpose: Keras tracks lists/dicts set on models, not frozen dataclasses.
     object.__setattr__(model, _SPEC_ATTRIBUTE, spec)

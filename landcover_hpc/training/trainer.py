@@ -121,6 +121,8 @@ def _train(config: Config, resume: bool, log) -> dict:
     say = log if rank == 0 else (lambda *a, **k: None)
 
     from ..models import ModelMetadata, class_weights, get_model, save_model
+    from ..models.dates import date_options
+    from ..models.names import S1_MODELS
     from ..sampling import PatchSampler, SamplerOptions
     from ..sampling.transforms import INDEX_NAMES
 
@@ -148,11 +150,13 @@ def _train(config: Config, resume: bool, log) -> dict:
     train_pixels = np.sum([per_tile[t] for t in sampler.tile_ids], axis=0)
     weights = (class_weights(train_pixels) if tcfg.class_weights == "inverse_frequency"
                else (train_pixels > 0).astype(np.float32))
+    s1_dates = dataset.get("s1_dates", []) if config.model.name in S1_MODELS else []
     with generator_rng():  # the model's random state becomes resettable at every step (see .rng)
         model = get_model(config.model.name, n_dates, len(bands), len(sampler.class_codes),
                           n_groups=config.model.n_groups,
                           extra_channels_per_date=len(INDEX_NAMES) if config.data.indices else 0,
-                          precision=config.model.precision, dropout=config.model.dropout)
+                          precision=config.model.precision, dropout=config.model.dropout, n_s1_dates=len(s1_dates),
+                          **date_options(config.model.name, dataset["dates"], s1_dates, config.model.dates))
     base = (tf.keras.optimizers.legacy.Adam(tcfg.learning_rate) if tcfg.optimizer == "adam"
             else tf.keras.optimizers.legacy.SGD(tcfg.learning_rate))
     optimizer = hvd.DistributedOptimizer(base)
