@@ -21,9 +21,9 @@ from __future__ import annotations
 import contextlib
 import errno
 import fcntl
+import logging
 import os
 import socket
-import sys
 import time
 from pathlib import Path
 from typing import Iterator
@@ -32,6 +32,8 @@ from .errors import OutputBusyError
 from .io import output_error
 
 __all__ = ["OutputLock", "lock_together", "locked_output"]
+
+log = logging.getLogger(__name__)
 
 # file systems without locks (Lustre mounted without -o flock, NFS without lockd): run unlocked, say so
 _NO_LOCKS = (errno.ENOSYS, errno.EOPNOTSUPP, errno.ENOLCK)
@@ -67,8 +69,8 @@ class OutputLock:
                 if exc.errno not in _NO_LOCKS:
                     os.close(fd)
                     raise
-                print(f"warning: the file system of {self.path} has no locks: a concurrent run writing "
-                      f"{self.target} would not be detected", file=sys.stderr)
+                log.warning(f"the file system of {self.path} has no locks: a concurrent run writing "
+                            f"{self.target} would not be detected")
             # the previous owner removes the file as it releases it: make sure ours is the one at the path now
             with contextlib.suppress(FileNotFoundError):
                 if os.path.samestat(os.fstat(fd), os.stat(self.path)):

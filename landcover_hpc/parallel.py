@@ -10,10 +10,12 @@ from __future__ import annotations
 import os
 from typing import Sequence, TypeVar
 
-__all__ = ["available_cores", "launched_by_mpi", "launch_environment", "world", "my_share", "raise_together"]
+__all__ = ["available_cores", "launched_by_mpi", "launch_rank", "launch_environment", "world", "my_share",
+           "raise_together"]
 
 T = TypeVar("T")
 _LAUNCHER_VARS = ("OMPI_COMM_WORLD_SIZE", "PMI_SIZE", "PMIX_RANK", "MPI_LOCALNRANKS")
+_RANK_VARS = ("OMPI_COMM_WORLD_RANK", "PMIX_RANK", "PMI_RANK")  # Open MPI, PMIx (srun --mpi=pmix), MPICH/Hydra
 
 
 def available_cores() -> int:
@@ -26,6 +28,17 @@ def available_cores() -> int:
 
 def launched_by_mpi() -> bool:
     return any(v in os.environ for v in _LAUNCHER_VARS)
+
+
+def launch_rank() -> int:
+    """This process's rank in its MPI job, read from what the launcher put in its environment (0 when no
+    launcher started it): the rank :func:`world` gives, known before MPI starts and without importing mpi4py
+    (the log lines are set up first, :mod:`landcover_hpc.logs`)."""
+    for var in _RANK_VARS:
+        value = os.environ.get(var, "")
+        if value.isdigit():
+            return int(value)
+    return world()[1] if launched_by_mpi() else 0
 
 
 def launch_environment(drop: Sequence[str] = ()) -> dict[str, str]:

@@ -1,15 +1,15 @@
-"""Progress lines for long jobs, printed by rank 0 only, suited to Slurm log files.
+"""Progress lines for long jobs, logged by rank 0 only, suited to Slurm log files.
 
-A ``Progress`` prints at most one line every ``interval`` seconds (plus the last one), with the fraction
-done, the throughput in the job's unit and the estimated time left. Lines, not carriage returns: batch
-logs stay readable.
+A ``Progress`` logs at most one line every ``interval`` seconds (plus the last one), with the fraction
+done, the throughput in the job's unit and the estimated time left, as an INFO record of its caller's
+logger: a command shows it with a timestamp and the rank (:mod:`landcover_hpc.logs`), ``--log-level
+WARNING`` leaves it out. Lines, not carriage returns: batch logs stay readable.
 """
 
 from __future__ import annotations
 
-import sys
+import logging
 import time
-from typing import TextIO
 
 __all__ = ["Progress", "format_duration"]
 
@@ -23,15 +23,16 @@ def format_duration(seconds: float) -> str:
 class Progress:
     """Reports ``done / total`` of a job in ``unit`` (e.g. ``px``), rate-limited to one line per interval.
 
-    The first line comes after ``interval`` seconds (a job done sooner prints nothing); the last line when
-    the job completes.
+    The first line comes after ``interval`` seconds (a job done sooner logs nothing); the last line when
+    the job completes. Lines are INFO records of ``logger`` (the caller's module logger; default this
+    module's); ``enabled`` False: none (the callers' ``show_progress``, off on ranks other than 0).
     """
 
     def __init__(self, label: str, total: float, unit: str = "", *, enabled: bool = True,
-                 interval: float = 5.0, stream: TextIO | None = None) -> None:
+                 interval: float = 5.0, logger: logging.Logger | None = None) -> None:
         self.label, self.total, self.unit = label, float(total), unit
         self.enabled, self.interval = enabled, interval
-        self.stream = stream if stream is not None else sys.stderr
+        self.logger = logger if logger is not None else logging.getLogger(__name__)
         self.done = 0.0
         self._start = time.perf_counter()
         self._last = -float("inf")
@@ -43,8 +44,7 @@ class Progress:
         finished = self.done >= self.total and self._last > -float("inf")
         if self.enabled and (due or finished):
             self._last = now
-            self.stream.write(self.line(now) + "\n")
-            self.stream.flush()
+            self.logger.info(self.line(now))
 
     def line(self, now: float | None = None) -> str:
         elapsed = (now if now is not None else time.perf_counter()) - self._start

@@ -1,5 +1,6 @@
-"""What every command-line shell shares: errors become one line on stderr, and the config-driven commands'
-one way to parse, load their config (file, flags, overrides), print it or run.
+"""What every command-line shell shares: errors become one line on stderr, log lines are set up
+(``--log-level``, ``--log-file``: :mod:`landcover_hpc.logs`), and the config-driven commands' one way to
+parse, load their config (file, flags, overrides), print it or run.
 
 Exit codes (``--debug`` adds the traceback to any error line):
 - 0 done;
@@ -16,6 +17,8 @@ Exit codes (``--debug`` adds the traceback to any error line):
 from __future__ import annotations
 
 import argparse
+import contextlib
+import logging
 import signal
 import sys
 import traceback
@@ -41,32 +44,43 @@ EXIT_BUSY = 75  # sysexits.h EX_TEMPFAIL: another run is writing the same output
 EXIT_REQUEUE = 99
 
 
-def run_cli(prog: str, body: Callable[[], int | None], debug: bool = False) -> int:
-    """Run ``body``; an error becomes ``prog: error: <one line>`` on stderr and the exit code of its kind
-    (module docstring), a :class:`~landcover_hpc.interrupt.StopRequested` ``prog: <message>`` and
-    ``EXIT_REQUEUE``; ``debug`` prints the traceback first.
+def run_cli(prog: str, body: Callable[[], int | None], debug: bool = False, log_level: str = "INFO",
+            log_file: str | None = None) -> int:
+    """Run ``body`` with the command's log lines set up (:func:`landcover_hpc.logs.command_logging`:
+    ``log_level``, ``log_file``); an error becomes ``prog: error: <one line>`` on stderr and the exit code of
+    its kind (module docstring), a :class:`~landcover_hpc.interrupt.StopRequested` ``prog: <message>`` and
+    ``EXIT_REQUEUE``; ``debug`` prints the traceback first. That last line is also logged to the log file
+    (ERROR, with the exit code; WARNING for a stop).
 
     Under an MPI launcher, a rank whose error the other ranks did not raise with it (see
     :func:`landcover_hpc.parallel.raise_together`) aborts the job after its line: the others may wait for
     it in a collective call and would hang.
     """
+    from ..logs import command_logging
+
     if hasattr(signal, "SIGXFSZ"):  # past the file size limit (ulimit -f), write() fails with EFBIG instead
         signal.signal(signal.SIGXFSZ, signal.SIG_IGN)
-    try:
-        return int(body() or 0)
-    except StopRequested as exc:  # every rank agreed to stop at the same resume point
-        print(f"{prog}: {exc}", file=sys.stderr)
-        return EXIT_REQUEUE
-    except KeyboardInterrupt:
-        print(f"{prog}: interrupted", file=sys.stderr)
-        return 130
-    except Exception as exc:  # noqa: BLE001: every error ends as one line, the traceback only with --debug
-        if debug:
-            traceback.print_exc()
-        code, line = error_line(exc)
-        print(f"{prog}: error: {line}", file=sys.stderr, flush=True)
-        _abort_other_ranks(exc, code)
-        return code
+    to_file: Callable[..., None] = lambda *args, **kwargs: None  # noqa: E731: until the log file is open
+    with contextlib.ExitStack() as logging_:
+        try:
+            to_file = logging_.enter_context(command_logging(prog, log_level, log_file))
+            return int(body() or 0)
+        except StopRequested as exc:  # every rank agreed to stop at the same resume point
+            print(f"{prog}: {exc}", file=sys.stderr)
+            to_file(logging.WARNING, f"{exc} (exit code {EXIT_REQUEUE})")
+            return EXIT_REQUEUE
+        except KeyboardInterrupt:
+            print(f"{prog}: interrupted", file=sys.stderr)
+            to_file(logging.WARNING, "interrupted (exit code 130)")
+            return 130
+        except Exception as exc:  # noqa: BLE001: every error ends as one line, the traceback only with --debug
+            if debug:
+                traceback.print_exc()
+            code, line = error_line(exc)
+            print(f"{prog}: error: {line}", file=sys.stderr, flush=True)
+            to_file(logging.ERROR, f"error: {line} (exit code {code})", exc if debug else None)
+            _abort_other_ranks(exc, code)
+            return code
 
 
 def error_line(exc: BaseException) -> tuple[int, str]:
@@ -117,7 +131,7 @@ def run_config_command(prog: str, parser: argparse.ArgumentParser, argv: list[st
         config = config_from_args(schema, args)
         return print_config(config) if args.print_config else action(config, args)
 
-    return run_cli(prog, body, debug=args.debug)
+    return run_cli(prog, body, debug=args.debug, log_level=args.log_level, log_file=args.log_file)
 
 
 def config_from_args(schema: type, args: argparse.Namespace):

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import argparse
-import logging
 import sys
 from pathlib import Path
 
@@ -11,8 +10,6 @@ from ..config.production import ProductionConfig
 from ._common import EXIT_BUSY, EXIT_PARTIAL, EXIT_REQUEUE, config_parser, error_line, run_config_command
 
 PROG = "landcover-produce"
-#: the loggers whose records this command shows: its own run and the production library
-_LOGGER = "landcover_hpc.production"
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -50,11 +47,10 @@ def _produce(config: ProductionConfig, args: argparse.Namespace) -> int:
                             "windows are not shared among ranks")
         error.raised_by_all_ranks = True  # every rank stops here: no rank waits for another
         raise error
-    _configure_logging(config.log_level, config.log_file)
     input_files = {k: v for k, v in (("nomenclature", config.nomenclature), ("tile_list", config.tile_list))
                    if v is not None}
     settings = config.to_dict()
-    for key in ("log_level", "log_file", "force", "threads"):  # they do not change the products
+    for key in ("force", "threads"):  # they do not change the products
         settings.pop(key)
     job = ProductionJob(
         tiles=tiles, input_dir=Path(config.input), model=Path(config.model), out_dir=Path(config.out),
@@ -66,25 +62,6 @@ def _produce(config: ProductionConfig, args: argparse.Namespace) -> int:
     with stop_signals():  # SIGTERM/SIGUSR1: a prediction stops after its current window (exit code 99)
         manifest = run_production(job, describe_error=lambda exc: error_line(exc)[1])
     return EXIT_PARTIAL if manifest["result"] == "partial" else 0
-
-
-def _configure_logging(level: str, log_file: str | None) -> None:
-    """Timestamped lines on stderr (and appended to ``log_file``) from this command's loggers; called once
-    per run: the handlers of an earlier run in the same process (tests) are replaced."""
-    logger = logging.getLogger(_LOGGER)
-    for handler in list(logger.handlers):
-        logger.removeHandler(handler)
-        handler.close()
-    formatter = logging.Formatter("%(asctime)s %(levelname)s %(message)s", "%Y-%m-%d %H:%M:%S")
-    handlers: list[logging.Handler] = [logging.StreamHandler(sys.stderr)]
-    if log_file is not None:
-        Path(log_file).parent.mkdir(parents=True, exist_ok=True)
-        handlers.append(logging.FileHandler(log_file))
-    for handler in handlers:
-        handler.setFormatter(formatter)
-        logger.addHandler(handler)
-    logger.setLevel(level)
-    logger.propagate = False
 
 
 if __name__ == "__main__":

@@ -3,12 +3,14 @@
 from __future__ import annotations
 
 import argparse
+import logging
 import sys
 
 from ..config.synth import SynthConfig
 from ._common import config_parser, run_config_command
 
 PROG = "landcover-synth"
+log = logging.getLogger("landcover_hpc.cli.synth")  # not __name__: that is "__main__" under python -m
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -29,9 +31,9 @@ def _synth(config: SynthConfig, _args: argparse.Namespace) -> int:
     for tile in config.tiles:
         s = synthesize_tile(config.out, tile, nomenclature, options)
         present = sum(1 for v in s["annotated_pixels"].values() if v > 0)
-        print(f"{s['tile']}: {s['profile']:<8} {s['size']}x{s['size']} px, EPSG:{s['epsg']}, "
-              f"{100 * s['valid_fraction']:.0f}% valid, {s['objects']} objects, {present} annotated classes "
-              f"-> {config.out}/{s['tile']}", file=sys.stderr)
+        log.info(f"{s['tile']}: {s['profile']:<8} {s['size']}x{s['size']} px, EPSG:{s['epsg']}, "
+                 f"{100 * s['valid_fraction']:.0f}% valid, {s['objects']} objects, {present} annotated classes "
+                 f"-> {config.out}/{s['tile']}")
     return 0
 
 

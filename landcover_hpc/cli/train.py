@@ -40,29 +40,29 @@ def main(argv: list[str] | None = None) -> int:
 def _train(config: TrainConfig, args: argparse.Namespace) -> int:
     from ..interrupt import stop_signals
 
-    log = lambda line: print(line, flush=True)  # noqa: E731
     with stop_signals():  # SIGTERM/SIGUSR1: stop at the next batch with a checkpoint (exit code EXIT_REQUEUE)
         if args.loto is None:
             from ..training.trainer import train  # loads TensorFlow: a signal meanwhile is caught too
 
-            train(config, resume=args.resume, log=log)
+            train(config, resume=args.resume)
             return 0
-        return _leave_one_tile_out(config, args.loto, args.held_out, log)
+        return _leave_one_tile_out(config, args.loto, args.held_out)
 
 
-def _leave_one_tile_out(config, out_dir: str, held_out: list[str] | None, log) -> int:
+def _leave_one_tile_out(config, out_dir: str, held_out: list[str] | None) -> int:
     from ..evaluation import leave_one_tile_out
     from ..parallel import world
     from ..training.loto import cnn_train_and_predict
 
     comm, rank, _ = world()
-    say = log if rank == 0 else (lambda line: None)
     # every rank takes part in every fold (Horovod trains it together), so the folds are not shared out
-    results = leave_one_tile_out(config.data.store, out_dir, cnn_train_and_predict(config, comm, say),
+    results = leave_one_tile_out(config.data.store, out_dir, cnn_train_and_predict(config, comm),
                                  config.data.tiles, config.model.name.upper() if config.model.name != "fgunet"
                                  else "FG-UNET", held_out=held_out)
-    for tile, r in results.items():
-        say(f"{tile} held out: kappa {r['kappa']:.3f}, OA {r['overall_accuracy']:.3f} -> {r['paths']['json']}")
+    if rank == 0:  # the results, on stdout
+        for tile, r in results.items():
+            print(f"{tile} held out: kappa {r['kappa']:.3f}, OA {r['overall_accuracy']:.3f} -> "
+                  f"{r['paths']['json']}", flush=True)
     return 0
 
 

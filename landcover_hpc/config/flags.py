@@ -20,6 +20,7 @@ from typing import Any, Callable, Literal, Sequence, get_args, get_origin
 import yaml
 from pydantic.fields import FieldInfo
 
+from ..logs import LEVELS
 from .schema import Section
 
 __all__ = ["add_schema_flags", "add_config_options", "flag_values", "takes_positional_values", "comma_list",
@@ -34,7 +35,7 @@ _OVERRIDE = re.compile(r"^[A-Za-z_][\w.]*=")
 
 
 def add_config_options(parser: argparse.ArgumentParser, positional: tuple[str, str] | None = None) -> None:
-    """``--config FILE``, ``--print-config``, ``--debug`` and the positional ``section.key=value`` overrides.
+    """``--config FILE``, ``--print-config``, ``--debug``, ``--log-level``, ``--log-file`` and the positional ``section.key=value`` overrides.
 
     Args:
         positional: ``(key, help)`` of a list key that also takes the positional arguments that are no
@@ -47,6 +48,12 @@ def add_config_options(parser: argparse.ArgumentParser, positional: tuple[str, s
     parser.add_argument("--debug", action="store_true",
                         help="print the traceback of an error (else one line; exit code 2 for a user error, 70 for "
                              "an internal one)")
+    parser.add_argument("--log-level", choices=LEVELS, default="INFO",
+                        help="least level of the log lines on stderr (and --log-file): WARNING leaves out progress "
+                             "lines; under mpirun the ranks other than 0 log WARNING and above (default: %(default)s)")
+    parser.add_argument("--log-file", metavar="FILE", default=None,
+                        help="also append the log lines to FILE (timestamp, level, rank, command); under mpirun "
+                             "rank N>0 appends to FILE's stem + .rankN + suffix, beside it")
     help_ = "config overrides, applied last (values read as YAML, e.g. window=256 tiles=[T31UDQ])"
     if positional is None:
         parser.add_argument("overrides", nargs="*", metavar="section.key=value", help=help_)

@@ -10,7 +10,7 @@ commands cannot disagree on a default or a range.
 
 from __future__ import annotations
 
-from typing import Any, Literal
+from typing import Any
 
 from pydantic import Field, create_model, model_validator
 
@@ -59,8 +59,6 @@ class ProductionConfig(Section):
     nomenclature: str | None = Field(None, description="nomenclature YAML (default configs/nomenclature.yaml)")
     force: bool = Field(False, description="recompute every step, even those up to date")
     threads: int | None = Field(None, ge=1, description="threads (default: from the allocation)")
-    log_level: Literal["DEBUG", "INFO", "WARNING", "ERROR"] = Field("INFO", description="log level")
-    log_file: str | None = Field(None, description="also append the log to this file")
     gapfill: GapfillSection = Field(default_factory=GapfillSection,  # type: ignore[valid-type]
                                     description="landcover-gapfill options")
     prepare: PrepareSection = Field(default_factory=PrepareSection,  # type: ignore[valid-type]

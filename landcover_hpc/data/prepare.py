@@ -13,6 +13,7 @@ from __future__ import annotations
 import hashlib
 import json
 from dataclasses import asdict, dataclass
+import logging
 from pathlib import Path
 
 import h5py
@@ -38,6 +39,8 @@ from .tiles import (ReferencePolygons, StackInfo, find_tiles, open_stack, read_b
                     unknown_code_message)
 
 __all__ = ["PrepareOptions", "prepare_tile", "prepare_dataset", "dataset_percentiles"]
+
+log = logging.getLogger(__name__)
 
 
 @dataclass(frozen=True)
@@ -157,7 +160,7 @@ def _prepare_tile(tile_dir: Path, out_path: Path, nomenclature: Nomenclature, op
     sample_rate = min(1.0, options.percentile_samples / (H * W))
     samples: list[np.ndarray] = []
     n_valid = 0
-    progress = Progress(f"prepare {stack.tile_id}", H * W, "px", enabled=show_progress)
+    progress = Progress(f"prepare {stack.tile_id}", H * W, "px", enabled=show_progress, logger=log)
 
     with atomic_path(out_path) as tmp, h5py.File(tmp, "w") as h5, rasterio.open(stack.path) as src:
         ds_stack = h5.create_dataset("stack", (H, W, TC), dtype="int16", chunks=chunk,

@@ -18,6 +18,7 @@ Outputs, in ``OUT_DIR`` (the tile input format of :mod:`landcover_hpc.data.tiles
 
 from __future__ import annotations
 
+import logging
 import math
 import multiprocessing
 from collections import deque
@@ -38,6 +39,8 @@ from .acquisitions import AcquisitionSet, close_open_files, read_acquisition_blo
 from .interpolate import date_grid, interpolate_block, to_days
 
 __all__ = ["GapfillOptions", "gapfill_tile", "resolve_dates", "gapfill_block"]
+
+log = logging.getLogger(__name__)
 
 
 @dataclass(frozen=True)
@@ -151,7 +154,7 @@ def gapfill_tile(acq_dir: str | Path, out_dir: str | Path, options: GapfillOptio
     n_processes = min(options.n_processes(), len(windows))
     _, rank, _ = world()
     progress = Progress(f"gapfill {out_dir.name}", grid.height * grid.width, "px",
-                        enabled=show_progress and rank == 0)
+                        enabled=show_progress and rank == 0, logger=log)
     n_bands = len(S2_BANDS)
     stack_profile = _profile(acquisitions, len(dates) * n_bands, "int16", options.block, options.nodata)
     validity_profile = _profile(acquisitions, 1, "uint16", options.block, None)

@@ -17,6 +17,7 @@ patches carry no parcel id, so neighbouring parcels of one crop type still form 
 
 from __future__ import annotations
 
+import logging
 from pathlib import Path
 
 import numpy as np
@@ -29,6 +30,8 @@ from ..io import atomic_path
 from ..progress import Progress
 
 __all__ = ["WORLDCEREAL_BANDS", "LC_UNLABELLED", "convert_patch", "parcel_objects"]
+
+log = logging.getLogger(__name__)
 
 # gap-fill band name -> (file, variable)
 WORLDCEREAL_BANDS = {
@@ -185,7 +188,8 @@ def convert_patch(patch_dir: str | Path, acq_dir: str | Path, labels_path: str |
     finally:
         for f in files.values():
             f.close()
-    progress = Progress(f"worldcereal {patch_dir.name}", len(dates), "dates", enabled=show_progress)
+    progress = Progress(f"worldcereal {patch_dir.name}", len(dates), "dates", enabled=show_progress,
+                        logger=log)
     for t, date in enumerate(dates):
         for band, (res, _) in WORLDCEREAL_BANDS.items():
             _write(acq_dir / date / f"{band}.tif", bands[band][t], *grids[res], NODATA)

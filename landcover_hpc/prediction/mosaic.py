@@ -15,6 +15,7 @@
 from __future__ import annotations
 
 import hashlib
+import logging
 import math
 from pathlib import Path
 from xml.sax.saxutils import escape
@@ -37,6 +38,8 @@ from ..nomenclature import Nomenclature
 from ..progress import Progress
 
 __all__ = ["mosaic_maps", "confidence_path"]
+
+log = logging.getLogger(__name__)
 
 _BLOCK = 2048
 
@@ -114,7 +117,7 @@ def mosaic_maps(class_maps: list[str | Path], out_prefix: str | Path, nomenclatu
             "software": f"landcover_hpc {__version__}", "crs": target_crs.to_string()}
     writer = MapWriter(out_prefix.parent, out_prefix.name, target_crs, grid, height, width, nomenclature, tags)
     writer.done = set()
-    progress = Progress("mosaic", height * width, "px", enabled=show_progress)
+    progress = Progress("mosaic", height * width, "px", enabled=show_progress, logger=log)
     for index, (row, col, h, w) in enumerate(iter_blocks(height, width, _BLOCK)):
         classes, confidence = _mosaic_block(warped, row, col, h, w)
         writer.write(index, row, col, classes, confidence)

@@ -33,6 +33,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import logging
 import time
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import asdict
@@ -56,6 +57,8 @@ from .windows import PredictionWindow, plan_windows
 
 __all__ = ["MapOptions", "WindowClassifier", "produce_maps", "read_padded", "maps_from_probabilities",
            "map_signature"]
+
+log = logging.getLogger(__name__)
 
 
 class MapOptions(Protocol):
@@ -168,7 +171,7 @@ def produce_maps(store: TileStore, classifier: WindowClassifier, model_path: str
         todo = [w for w in windows if w.index not in done]
         pixels = sum(w.core_height * w.core_width for w in todo)
         progress = Progress(f"{classifier.progress_label} {store.tile_id}", pixels, "px",
-                            enabled=rank == 0 if show_progress is None else show_progress)
+                            enabled=rank == 0 if show_progress is None else show_progress, logger=log)
         start = time.perf_counter()
         model_seconds = _predict_windows(store, classifier, windows, todo, writer, progress,
                                          options.checkpoint_every, comm)

@@ -188,18 +188,6 @@ def _previous_manifest(path: Path) -> dict | None:
     return manifest if isinstance(manifest, dict) and manifest.get("format") == MANIFEST_FORMAT else None
 
 
-class _LogStream:
-    """A text stream that logs each line (the run's progress lines go through logging, with timestamps)."""
-
-    def write(self, text: str) -> None:
-        for line in text.splitlines():
-            if line.strip():
-                log.info(line)
-
-    def flush(self) -> None:
-        pass
-
-
 def run_production(job: ProductionJob, describe_error: Callable[[BaseException], str] | None = None) -> dict:
     """Produce the maps, mosaic, manifest and report of ``job`` in ``job.out_dir`` (module docstring).
 
@@ -271,7 +259,7 @@ def _produce_tiles(job: ProductionJob, paths: dict[str, Path], describe: Callabl
     log.info(f"production of {len(job.tiles)} tiles into {job.out_dir} with model {job.model}"
              f"{'' if job.mosaic else ' (tiles only: no mosaic, manifest or report)'}")
     model = _ModelLoader(job)
-    progress = Progress("produce", len(job.tiles), "tiles", interval=0.0, stream=_LogStream())
+    progress = Progress("produce", len(job.tiles), "tiles", interval=0.0, logger=log)
     tiles: dict[str, dict] = {}
     for tile in job.tiles:
         tiles[tile] = _produce_tile(job, tile, paths, model, describe)

@@ -10,14 +10,17 @@ mpirun all ranks train each fold together (Horovod) and share the held-out tile'
 from __future__ import annotations
 
 import copy
+import logging
 from pathlib import Path
 
 from ..config.train import Config
 
 __all__ = ["cnn_train_and_predict"]
 
+log = logging.getLogger(__name__)
 
-def cnn_train_and_predict(config: Config, comm=None, log=print):
+
+def cnn_train_and_predict(config: Config, comm=None):
     """Training with ``config`` as a TrainAndPredict: run ``<work_dir>/run``, maps in ``work_dir``.
 
     Each fold resumes from its own checkpoint, so a requeued job continues where it stopped.
@@ -33,8 +36,9 @@ def cnn_train_and_predict(config: Config, comm=None, log=print):
         fold = copy.deepcopy(config)
         fold.data.tiles = list(train_tiles)
         fold.output.run_dir = str(Path(work_dir) / "run")
-        log(f"== {test_tile} held out: training on {', '.join(train_tiles)}")
-        train(fold, resume=True, log=log)
+        if comm is None or comm.Get_rank() == 0:
+            log.info(f"== {test_tile} held out: training on {', '.join(train_tiles)}")
+        train(fold, resume=True)
         predict_tile(store_dir / f"{test_tile}.h5", Path(fold.output.run_dir) / "best_model.h5", work_dir,
                      PredictOptions(precision=config.model.precision), comm=comm)
         tf.keras.backend.clear_session()  # the next fold builds its model from scratch

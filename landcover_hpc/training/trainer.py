@@ -34,6 +34,7 @@ from __future__ import annotations
 
 import csv
 import hashlib
+import logging
 import time
 from pathlib import Path
 
@@ -55,6 +56,8 @@ from ..config.train import Config
 from .schedule import learning_rate
 
 __all__ = ["train", "train_step", "validate", "ScaledLoss"]
+
+log = logging.getLogger(__name__)
 
 _HISTORY_FIELDS = ["epoch", "loss", "lr", "val_overall_accuracy", "val_kappa", "patches_per_second", "seconds"]
 _STEP_FIELDS = ["step", "epoch", "lr", "loss", "batch_digest"]
@@ -90,7 +93,7 @@ def _read_csv(path: Path) -> list[dict]:
         return list(csv.DictReader(f))
 
 
-def train(config: Config, resume: bool = False, log=print) -> dict:
+def train(config: Config, resume: bool = False) -> dict:
     """Train ``config.model`` on ``config.data``; return the last epoch's metrics (on every rank).
 
     Runs as one process or under mpirun/srun (one Horovod rank per process). Rank 0 owns the run folder
@@ -100,10 +103,10 @@ def train(config: Config, resume: bool = False, log=print) -> dict:
         if lock is not None:  # the owner removes what a killed run's atomic writes left in the folder
             for name in _RUN_FILES:
                 remove_temporaries(Path(config.output.run_dir) / name)
-        return _train(config, resume, log)
+        return _train(config, resume)
 
 
-def _train(config: Config, resume: bool, log) -> dict:
+def _train(config: Config, resume: bool) -> dict:
     """:func:`train` once this run owns its run folder."""
     from ..runtime import configure_tensorflow
 
@@ -118,7 +121,7 @@ def _train(config: Config, resume: bool, log) -> dict:
 
     hvd.init()
     rank, size = hvd.rank(), hvd.size()
-    say = log if rank == 0 else (lambda *a, **k: None)
+    say = log.info if rank == 0 else (lambda *a, **k: None)  # the ranks train together: one says how
 
     from ..models import ModelMetadata, class_weights, get_model, save_model
     from ..models.dates import date_options

@@ -1,7 +1,7 @@
 """The map driver with a stand-in classifier (no model): resume after a kill, skip when up to date, force,
 tags, quicklook, progress on rank 0, and windows shared over MPI ranks giving the one-process maps."""
 
-import io
+import logging
 from dataclasses import dataclass
 
 import numpy as np
@@ -93,16 +93,13 @@ def test_up_to_date_maps_are_skipped_unless_forced_and_carry_tags(store_dir, tmp
     assert not other["skipped"]
 
 
-def test_progress_lines_only_when_asked(store_dir, tmp_path, monkeypatch):
-    import sys
-
-    stream = io.StringIO()
-    monkeypatch.setattr(sys, "stderr", stream)
+def test_progress_lines_only_when_asked(store_dir, tmp_path, monkeypatch, caplog):
+    caplog.set_level(logging.INFO, logger="landcover_hpc")  # progress lines are INFO records
     monkeypatch.setattr("landcover_hpc.progress.time.perf_counter", iter(range(0, 10_000, 10)).__next__)
     _produce(store_dir, tmp_path / "quiet", show_progress=False)
-    assert stream.getvalue() == ""
+    assert caplog.messages == []
     _produce(store_dir, tmp_path / "loud")
-    assert f"test {TILE}: 100.0%" in stream.getvalue()
+    assert any(m.startswith(f"test {TILE}: 100.0%") for m in caplog.messages), caplog.messages
 
 
 @pytest.mark.mpi
