@@ -19,7 +19,10 @@ from __future__ import annotations
 import argparse
 import contextlib
 import logging
+import os
+import shlex
 import signal
+import socket
 import sys
 import traceback
 from typing import Callable
@@ -32,6 +35,8 @@ from ..io import describe_os_error
 __all__ = ["run_cli", "config_parser", "run_config_command", "comma_list", "name_value", "config_from_args",
            "print_config", "error_line", "EXIT_USER_ERROR", "EXIT_PARTIAL", "EXIT_INTERNAL_ERROR", "EXIT_BUSY",
            "EXIT_REQUEUE"]
+
+log = logging.getLogger(__name__)
 
 EXIT_USER_ERROR = 2
 # landcover-produce finished every tile it could, but some tiles (or the mosaic) failed: see its manifest
@@ -128,6 +133,8 @@ def run_config_command(prog: str, parser: argparse.ArgumentParser, argv: list[st
     args = parser.parse_intermixed_args(argv) if intermixed else parser.parse_args(argv)
 
     def body() -> int | None:
+        log.debug(f"started on {socket.gethostname()} (PID {os.getpid()}): "
+                  f"{shlex.join([prog, *(sys.argv[1:] if argv is None else argv)])}")
         config = config_from_args(schema, args)
         return print_config(config) if args.print_config else action(config, args)
 
