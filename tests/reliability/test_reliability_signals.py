@@ -123,7 +123,7 @@ def test_sigterm_stops_training_after_a_batch_and_resume_gives_the_uninterrupted
 
     resumed = _run([sys.executable, "-m", "landcover_hpc.cli.train", *_train_args(train_store, run_dir), "--resume"])
     assert resumed.returncode == 0, resumed.stdout[-2000:] + resumed.stderr[-2000:]
-    assert "epoch 1, step 2" in resumed.stdout
+    assert "epoch 1, step 2" in resumed.stderr  # a log line (landcover_hpc.logs)
     expected, got = _weights(uninterrupted / "final_model.h5"), _weights(run_dir / "final_model.h5")
     assert len(expected) == len(got) > 4
     assert all(np.array_equal(a, b) for a, b in zip(expected, got))  # exactly: dropout masks included

@@ -40,7 +40,7 @@ def test_train_fgunet_script_runs_with_mpirun(tmp_path, train_store):
                           "training.batch_size=2", "training.validation_batches=1"],
                          capture_output=True, text=True, env=env, timeout=600)
     assert out.returncode == 0, out.stdout[-2000:] + out.stderr[-2000:]
-    assert "validation OA" in out.stdout and (run_dir / "final_model.h5").is_file()
+    assert "validation OA" in out.stderr and (run_dir / "final_model.h5").is_file()
 
 
 # Stand-in for srun: records its arguments; with FAKE_EXIT exits at once with that code, else waits for USR1

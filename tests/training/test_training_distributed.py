@@ -75,7 +75,7 @@ def test_killed_run_resumes_with_the_same_rates_and_batches(tmp_path, train_stor
     assert killed.returncode != 0
     assert len(_rows(tmp_path / "resumed" / "history.csv")) == 1  # died right after epoch 1's checkpoint
     out = run(MPIRUN + ["-n", "2"] + train + common + [f"output.run_dir={tmp_path / 'resumed'}", "--resume"])
-    assert "resuming from" in out.stdout
+    assert "resuming from" in out.stderr  # a log line (landcover_hpc.logs)
     full, resumed = _rows(tmp_path / "full" / "steps.csv"), _rows(tmp_path / "resumed" / "steps.csv")
     assert len(full) == len(resumed) == 6
     assert [r["lr"] for r in full] == [r["lr"] for r in resumed]
@@ -119,10 +119,10 @@ def test_training_stops_at_the_validation_plateau(tmp_path, train_store):
            "training.batch_size=2", "training.validation_batches=1", "training.learning_rate=1e-12",
            "training.warmup_epochs=0", "training.patience=1", f"output.run_dir={tmp_path}"]
     out = run(cmd)
-    assert "has not improved for 1 epochs: stopping at epoch 2 (best: epoch 1" in out.stdout
+    assert "has not improved for 1 epochs: stopping at epoch 2 (best: epoch 1" in out.stderr
     assert len(_rows(tmp_path / "history.csv")) == 2
     assert (tmp_path / "final_model.h5").is_file() and (tmp_path / "best_model.h5").is_file()
     final = (tmp_path / "final_model.h5").stat().st_mtime_ns
     again = run(cmd + ["--resume"])  # a requeued job: nothing more to train
-    assert "already stopped at its validation plateau (epoch 2)" in again.stdout
+    assert "already stopped at its validation plateau (epoch 2)" in again.stderr
     assert len(_rows(tmp_path / "history.csv")) == 2 and (tmp_path / "final_model.h5").stat().st_mtime_ns == final
