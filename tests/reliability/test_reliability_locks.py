@@ -313,7 +313,7 @@ def test_a_training_run_folder_owner_removes_a_killed_runs_temporaries(store, tm
     kept = [run_dir / "checkpoint.h5", run_dir / ".notes.txt.abcdefgh.tmp"]  # not a run file's temporary
     for path in debris + kept:
         path.write_text("x")
-    monkeypatch.setattr(trainer, "_train", lambda config, resume, log: {"ran": True})
+    monkeypatch.setattr(trainer, "_train", lambda config, resume: {"ran": True})
     config = load_config(None, [f"output.run_dir={run_dir}", f"data.store={store}"])
     assert trainer.train(config) == {"ran": True}
     assert not any(path.exists() for path in debris)
