@@ -75,3 +75,17 @@ def train_store(tmp_path_factory, synth_root, nomenclature):
     out = tmp_path_factory.mktemp("train_store")
     prepare_dataset(synth_root, out, nomenclature, PrepareOptions(patch_size=32, stride=8))
     return out
+
+
+@pytest.fixture(scope="session")
+def s1_store(tmp_path_factory, nomenclature):
+    """Stores of 3 small synthetic tiles with Sentinel-1 (80 x 80 px, 4 S2 dates, 3 S1 dates, 16 px patches),
+    for the Sentinel-1 training and prediction tests (one process: not for tests marked ``mpi``)."""
+    from landcover_hpc.data import PrepareOptions, prepare_dataset
+    from landcover_hpc.synth import SynthOptions, synthesize_tile
+
+    root = tmp_path_factory.mktemp("s1")
+    for tile in ("T31UDQ", "T30TYN", "T31TCJ"):
+        synthesize_tile(root / "in", tile, nomenclature, SynthOptions(size=80, n_dates=4, seed=11, swath_edge=False))
+    prepare_dataset(root / "in", root / "store", nomenclature, PrepareOptions(patch_size=16, stride=8))
+    return root / "store"

@@ -15,7 +15,8 @@ log = logging.getLogger("landcover_hpc.cli.synth")  # not __name__: that is "__m
 
 def build_parser() -> argparse.ArgumentParser:
     return config_parser(PROG, (
-        "Write synthetic Sentinel-2 tiles (stack.tif, reference.gpkg, truth.tif) under OUT/<TILE_ID>/, "
+        "Write synthetic Sentinel-2 tiles (stack.tif, reference.gpkg, truth.tif; stack_s1.tif: Sentinel-1) under "
+        "OUT/<TILE_ID>/, "
         "deterministic from the seed."), SynthConfig)
 
 

@@ -33,9 +33,14 @@ class SynthConfig(OptionsSection):
     cloud_cover: float = Field(_D.cloud_cover, description="mean share of cloudy pixel-dates, gap-filled afterwards")
     mislabelled: float = Field(_D.mislabelled,
                                description="share of reference objects given a confusable wrong class")
+    sentinel1: bool = Field(_D.sentinel1, description="also write stack_s1.tif, Sentinel-1 VV and VH on the same grid")
+    s1_date_step: int = Field(_D.s1_date_step, description="days between Sentinel-1 dates")
+    s1_n_dates: int | None = Field(_D.s1_n_dates, description="number of Sentinel-1 dates (default: as many as fit "
+                                   "in the span of the Sentinel-2 dates)", json_schema_extra={"flags": ["--s1-dates"]})
 
     def options(self) -> SynthOptions:
         """The library's generator options (everything but out, tiles and nomenclature)."""
         return SynthOptions(size=self.size, n_dates=self.n_dates, year=self.year, date_step=self.date_step,
                             seed=self.seed, noise=self.noise, psf_sigma=self.psf_sigma, swath_edge=self.swath_edge,
-                            cloud_cover=self.cloud_cover, mislabelled=self.mislabelled)
+                            cloud_cover=self.cloud_cover, mislabelled=self.mislabelled, sentinel1=self.sentinel1,
+                            s1_date_step=self.s1_date_step, s1_n_dates=self.s1_n_dates)

@@ -10,8 +10,10 @@ the temporary that a killed run left.
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import json
+import sys
 from dataclasses import asdict, dataclass
 import logging
 from pathlib import Path
@@ -35,10 +37,10 @@ from .blocks import iter_blocks
 from .positions import valid_positions
 from .split import SPLITS, split_objects
 from .store import STORE_FORMAT, STORE_FORMAT_VERSION, TileStore
-from .tiles import (ReferencePolygons, StackInfo, find_tiles, open_stack, read_block, read_reference,
-                    unknown_code_message)
+from .tiles import (ReferencePolygons, StackInfo, find_tiles, open_s1_stack, open_stack, read_block,
+                    read_reference, unknown_code_message)
 
-__all__ = ["PrepareOptions", "prepare_tile", "prepare_dataset", "dataset_percentiles"]
+__all__ = ["PrepareOptions", "prepare_tile", "prepare_dataset", "dataset_percentiles", "shared_s1_dates"]
 
 log = logging.getLogger(__name__)
 
@@ -83,10 +85,10 @@ def _file_signature(path: Path) -> dict:
 
 
 def _input_signature(stack: StackInfo, reference: ReferencePolygons | Path, nomenclature: Nomenclature,
-                     options: PrepareOptions) -> str:
+                     options: PrepareOptions, s1: StackInfo | None) -> str:
     ref_path = reference.path if isinstance(reference, ReferencePolygons) else reference
     blob = json.dumps([_file_signature(stack.path), _file_signature(ref_path), nomenclature.to_dict(),
-                       asdict(options), STORE_FORMAT_VERSION], sort_keys=True)
+                       asdict(options), STORE_FORMAT_VERSION, s1 and _file_signature(s1.path)], sort_keys=True)
     return hashlib.sha256(blob.encode()).hexdigest()
 
 
@@ -129,8 +131,9 @@ def _prepare_tile(tile_dir: Path, out_path: Path, nomenclature: Nomenclature, op
                   force: bool, show_progress: bool) -> dict:
     """:func:`prepare_tile` once this run owns ``out_path``."""
     stack = open_stack(tile_dir)
+    s1 = open_s1_stack(tile_dir, stack)
     reference = read_reference(tile_dir, stack, nomenclature)
-    signature = _input_signature(stack, reference, nomenclature, options)
+    signature = _input_signature(stack, reference, nomenclature, options, s1)
     if not force and out_path.is_file():
         try:
             with h5py.File(out_path, "r") as existing:
@@ -159,13 +162,18 @@ def _prepare_tile(tile_dir: Path, out_path: Path, nomenclature: Nomenclature, op
     chunk = (min(options.chunk, H), min(options.chunk, W), TC)
     sample_rate = min(1.0, options.percentile_samples / (H * W))
     samples: list[np.ndarray] = []
+    s1_samples: list[np.ndarray] = []
     n_valid = 0
     progress = Progress(f"prepare {stack.tile_id}", H * W, "px", enabled=show_progress, logger=log)
 
-    with atomic_path(out_path) as tmp, h5py.File(tmp, "w") as h5, rasterio.open(stack.path) as src:
+    with atomic_path(out_path) as tmp, h5py.File(tmp, "w") as h5, rasterio.open(stack.path) as src, \
+            (rasterio.open(s1.path) if s1 else contextlib.nullcontext()) as s1_src:
         ds_stack = h5.create_dataset("stack", (H, W, TC), dtype="int16", chunks=chunk,
                                      compression=options.compression, shuffle=options.compression is not None,
                                      **CHECKSUMMED)
+        ds_s1 = None if s1 is None else h5.create_dataset(
+            "stack_s1", (H, W, s1.n_channels), dtype="int16", chunks=chunk[:2] + (s1.n_channels,),
+            compression=options.compression, shuffle=options.compression is not None, **CHECKSUMMED)
         ds_valid = h5.create_dataset("valid", (H, W), dtype=bool, chunks=chunk[:2], compression="gzip", **CHECKSUMMED)
         ds_labels = {s: h5.create_dataset(f"labels/{s}", (H, W), dtype="uint8", chunks=chunk[:2], compression="gzip",
                                           **CHECKSUMMED)
@@ -179,6 +187,10 @@ def _prepare_tile(tile_dir: Path, out_path: Path, nomenclature: Nomenclature, op
             ds_valid[r0:r0 + h, c0:c0 + w] = valid
             pick = valid & (rng.random(valid.shape) < sample_rate)
             samples.append(block[pick])
+            if ds_s1 is not None:  # the same pixels, where the radar saw them (no draw: the S2 store is unchanged)
+                s1_block = np.moveaxis(read_block(s1_src, win, s1.path), 0, -1)  # (h, w, T1*2)
+                ds_s1[r0:r0 + h, c0:c0 + w, :] = s1_block
+                s1_samples.append(s1_block[pick & np.all(s1_block != s1.nodata, axis=-1)])
 
             if object_ids_raster is not None:
                 ids = object_ids_raster[r0:r0 + h, c0:c0 + w]
@@ -200,6 +212,14 @@ def _prepare_tile(tile_dir: Path, out_path: Path, nomenclature: Nomenclature, op
         h5.create_dataset("percentile_sample", data=sample, compression="gzip", **CHECKSUMMED)
         h5.create_dataset("percentiles", data=np.percentile(sample, [3, 97], axis=0).astype(np.float32),
                           **CHECKSUMMED)
+        if s1 is not None:
+            s1_sample = np.concatenate(s1_samples)
+            if len(s1_sample) == 0:
+                raise NoDataTileError(f"{s1.path}: nodata ({s1.nodata}) wherever {stack.path.name} has data: wrong "
+                                      "file or nodata value?")
+            h5.create_dataset("percentile_sample_s1", data=s1_sample, compression="gzip", **CHECKSUMMED)
+            h5.create_dataset("percentiles_s1", data=np.percentile(s1_sample, [3, 97], axis=0).astype(np.float32),
+                              **CHECKSUMMED)
         polygons = np.stack([np.arange(1, n_objects + 1), object_classes, object_split, pixels_of[1:]], axis=1)
         h5.create_dataset("polygons", data=polygons.astype(np.int64), **CHECKSUMMED)
 
@@ -217,6 +237,8 @@ def _prepare_tile(tile_dir: Path, out_path: Path, nomenclature: Nomenclature, op
             "software_version": __version__,
             "tile_id": stack.tile_id, "crs": stack.crs.to_wkt(), "transform": json.dumps(stack.transform.to_gdal()),
             "dates": json.dumps(stack.dates), "bands": json.dumps(stack.bands), "nodata": stack.nodata,
+            "s1_dates": json.dumps(s1.dates if s1 else []), "s1_bands": json.dumps(s1.bands if s1 else []),
+            "s1_nodata": s1.nodata if s1 else 0,
             "class_codes": json.dumps(nomenclature.codes), "nomenclature": json.dumps(nomenclature.to_dict()),
             "patch_size": options.patch_size, "stride": options.stride, "min_fraction": options.min_fraction,
             "split_seed": options.split_seed, "test_fraction": options.test_fraction,
@@ -243,7 +265,7 @@ def _rasterize_window(reference: ReferencePolygons, bounds: np.ndarray, transfor
 def _summary(store: TileStore, skipped: bool) -> dict:
     return {
         "tile": store.tile_id, "path": str(store.path), "height": store.height, "width": store.width,
-        "n_dates": store.n_dates, "n_bands": store.n_bands, "skipped": skipped,
+        "n_dates": store.n_dates, "n_bands": store.n_bands, "s1_dates": len(store.s1_dates), "skipped": skipped,
         "valid_fraction": int(store.h5.attrs["valid_pixels"]) / (store.height * store.width),
         "objects": int(len(store.polygons)),
         **{f"{s}_pixels": store.class_counts(s).tolist() for s in SPLITS},
@@ -251,9 +273,28 @@ def _summary(store: TileStore, skipped: bool) -> dict:
     }
 
 
-def dataset_percentiles(stores: list[TileStore]) -> np.ndarray:
-    """(2, T*C) float32 3rd/97th percentiles over the union of the tiles' pixel subsamples."""
-    return np.percentile(np.concatenate([s.percentile_sample for s in stores]), [3, 97], axis=0).astype(np.float32)
+def dataset_percentiles(stores: list[TileStore], sentinel1: bool = False) -> np.ndarray:
+    """(2, T*C) float32 3rd/97th percentiles over the union of the tiles' pixel subsamples; with
+    ``sentinel1``, (2, T1*2) of their Sentinel-1 stacks (every store must have one, with the same dates)."""
+    samples = [s.percentile_sample_s1 if sentinel1 else s.percentile_sample for s in stores]
+    return np.percentile(np.concatenate(samples), [3, 97], axis=0).astype(np.float32)
+
+
+def shared_s1_dates(stores: list[TileStore], warn: bool = True) -> tuple[str, ...]:
+    """The Sentinel-1 dates all ``stores`` share; () when a store has none or the dates differ, then (when
+    some store has Sentinel-1 and ``warn``) with a one-line warning on stderr naming the store: S2-only models
+    still work, Sentinel-1 models need the dates."""
+    first = stores[0]
+    for s in stores:
+        if not s.s1_dates or s.s1_dates != first.s1_dates:
+            why = ("has no Sentinel-1 stack (no stack_s1.tif in its input)" if not s.s1_dates else
+                   f"has {len(s.s1_dates)} Sentinel-1 dates {s.s1_dates[0]}..{s.s1_dates[-1]}, {first.tile_id} "
+                   f"{len(first.s1_dates)} {first.s1_dates[0]}..{first.s1_dates[-1]}")
+            if warn and any(t.s1_dates for t in stores):
+                print(f"warning: {s.path}: tile {s.tile_id} {why}: the dataset has no Sentinel-1 dates "
+                      "(s1_dates: []); Sentinel-1 models cannot train on it", file=sys.stderr)
+            return ()
+    return first.s1_dates
 
 
 def prepare_dataset(input_dir: str | Path, out_dir: str | Path, nomenclature: Nomenclature,
@@ -279,6 +320,7 @@ def prepare_dataset(input_dir: str | Path, out_dir: str | Path, nomenclature: No
     stores = [TileStore(out_dir / f"{d.name}.h5") for d in tile_dirs]
     try:
         _check_consistent(stores)
+        s1_dates = shared_s1_dates(stores, warn=rank == 0)
         summary = {
             "format": "landcover_hpc.dataset", "software_version": __version__,
             "nomenclature": nomenclature.to_dict(), "options": asdict(options),
@@ -286,6 +328,8 @@ def prepare_dataset(input_dir: str | Path, out_dir: str | Path, nomenclature: No
             "tiles": [_summary(s, skipped=False) for s in stores],
             **{f"{split}_pixels": np.sum([s.class_counts(split) for s in stores], axis=0).tolist() for split in SPLITS},
             "percentiles": dataset_percentiles(stores).tolist(),
+            "s1_dates": list(s1_dates),
+            "s1_percentiles": dataset_percentiles(stores, sentinel1=True).tolist() if s1_dates else [],
         }
     finally:
         for s in stores:

@@ -17,10 +17,18 @@ Layout of ``<store>/<TILE_ID>.h5`` (no pickle anywhere; strings are UTF-8 attrib
     /percentiles              (2, T*C) float32, 3rd and 97th percentile per channel of this tile
     /percentile_sample        (n, T*C) int16, the random pixel subsample the percentiles come from, kept so
                               that dataset-wide percentiles combine tiles exactly
+    /stack_s1                 (H, W, T1*2) int16, Sentinel-1 sigma0 in dB x 100, date-major (VV, VH of date
+                              1, then date 2, ...), chunked like /stack; only when the input tile had a
+                              stack_s1.tif (attribute s1_dates not empty)
+    /percentiles_s1           (2, T1*2) float32, 3rd and 97th percentile per S1 channel of this tile
+    /percentile_sample_s1     (n', T1*2) int16, the S1 values of the percentile sample's pixels (those where
+                              the S1 stack is not nodata)
     attributes                tile_id, crs (WKT), transform (GDAL order), dates, bands, nodata, class_codes,
                               nomenclature (JSON), patch_size, stride, min_fraction, split_seed,
                               test_fraction, val_fraction, source, valid_pixels, format, format_version,
-                              software_version
+                              software_version, s1_dates (JSON, [] without S1), s1_bands, s1_nodata
+
+/valid is the Sentinel-2 validity only: S2-only models map exactly the pixels they mapped before S1 existed.
 """
 
 from __future__ import annotations
@@ -46,7 +54,8 @@ __all__ = ["STORE_FORMAT", "STORE_FORMAT_VERSION", "SPLITS", "TileStore", "list_
            "read_dataset_summary", "require_tiles", "store_path"]
 
 STORE_FORMAT = "landcover_hpc.tile_store"
-STORE_FORMAT_VERSION = 4  # 4: sealed attributes, checksummed chunks; 3: train / val / test split (2: train / test)
+STORE_FORMAT_VERSION = 5  # 5: optional Sentinel-1 stack; 4: sealed attributes, checksummed chunks; 3: train / val /
+# test split (2: train / test)
 _FIX = "re-run landcover-prepare"
 _WHAT = "landcover_hpc tile store"
 
@@ -96,11 +105,38 @@ class TileStore(DateBandLayout):
         self.patch_size: int = int(attrs["patch_size"])
         self.stride: int = int(attrs["stride"])
         self.min_fraction: float = float(attrs["min_fraction"])
+        self.s1_dates: tuple[str, ...] = tuple(json.loads(attrs["s1_dates"]))
+        self.s1_bands: tuple[str, ...] = tuple(json.loads(attrs["s1_bands"]))
+        self.s1_nodata: int = int(attrs["s1_nodata"])
         self.stack: h5py.Dataset = self.h5["stack"]
+        self.stack_s1: h5py.Dataset | None = self.h5["stack_s1"] if self.s1_dates else None
+        if self.stack_s1 is not None and self.stack_s1.shape != (*self.stack.shape[:2], self.n_s1_channels):
+            raise ValueError(f"stack_s1 {self.stack_s1.shape} for {len(self.s1_dates)} dates x {self.s1_bands}")
         self.height, self.width, channels = self.stack.shape  # (H, W, T*C): channels follow dates x bands
         if channels != len(self.dates) * len(self.bands) or self.stack.dtype != np.int16:
             raise ValueError(f"stack {self.stack.shape} {self.stack.dtype} for {len(self.dates)} dates x "
                              f"{len(self.bands)} bands")
+
+    @property
+    def has_s1(self) -> bool:
+        """Whether the tile has a Sentinel-1 stack."""
+        return bool(self.s1_dates)
+
+    @property
+    def n_s1_channels(self) -> int:
+        """T1*2, channels of the Sentinel-1 stack (0 without one)."""
+        return len(self.s1_dates) * len(self.s1_bands)
+
+    def require_s1(self, what: str) -> None:
+        """Raise the one-line error of a tile without Sentinel-1 that ``what`` (e.g. "the model X") needs.
+
+        Raises:
+            InputFormatError: naming the store, what needs Sentinel-1 and the fix.
+        """
+        if not self.has_s1:
+            raise InputFormatError(f"{self.path}: tile {self.tile_id} has no Sentinel-1 stack, which {what} needs: "
+                                   f"add <TILE_ID>/stack_s1.tif to its input folder {self.h5.attrs.get('source', '')} "
+                                   "and re-run landcover-prepare")
 
     # -- context manager -------------------------------------------------------------------------------
     def __enter__(self) -> "TileStore":
@@ -132,6 +168,20 @@ class TileStore(DateBandLayout):
 
     @property
     @_checked_read
+    def s1_percentiles(self) -> np.ndarray:
+        """(2, T1*2) float32: 3rd and 97th percentiles per Sentinel-1 channel of this tile."""
+        self.require_s1("the Sentinel-1 percentiles")
+        return self.h5["percentiles_s1"][...]
+
+    @property
+    @_checked_read
+    def percentile_sample_s1(self) -> np.ndarray:
+        """(n', T1*2) int16 Sentinel-1 values of the percentile sample's pixels."""
+        self.require_s1("the Sentinel-1 percentiles")
+        return self.h5["percentile_sample_s1"][...]
+
+    @property
+    @_checked_read
     def polygons(self) -> np.ndarray:
         """(n, 4) int64: object id, class index (1..K), split (index into SPLITS), labelled pixels."""
         return self.h5["polygons"][...]
@@ -156,6 +206,17 @@ class TileStore(DateBandLayout):
         if out is None:
             return self.stack[row:row + height, col:col + width, :]
         self.stack.read_direct(out, np.s_[row:row + height, col:col + width, :], np.s_[:height, :width, :])
+        return out[:height, :width]
+
+    @_checked_read
+    def read_s1_window(self, row: int, col: int, height: int, width: int, out: np.ndarray | None = None
+                       ) -> np.ndarray:
+        """(height, width, T1*2) int16 block of the Sentinel-1 stack (dB x 100); ``out`` as in
+        :meth:`read_window`, with T1*2 channels."""
+        self.require_s1("reading Sentinel-1 windows")
+        if out is None:
+            return self.stack_s1[row:row + height, col:col + width, :]
+        self.stack_s1.read_direct(out, np.s_[row:row + height, col:col + width, :], np.s_[:height, :width, :])
         return out[:height, :width]
 
     @_checked_read

@@ -7,6 +7,13 @@
     polygons with an integer class ``code`` field, in the CRS of the stack; or
 ``<data_root>/<TILE_ID>/labels.tif``
     a class-code raster on the stack's grid, 0 = unlabelled.
+``<data_root>/<TILE_ID>/stack_s1.tif`` (optional)
+    Sentinel-1 backscatter on exactly the grid of stack.tif (same CRS, transform, width and height): T1*2
+    int16 bands, date-major (VV then VH of date 1, then date 2, ...), band descriptions ``YYYYMMDD_VV`` and
+    ``YYYYMMDD_VH``; values are sigma0 in dB x 100 (-1523 = -15.23 dB; int16 holds -327.67..327.67 dB,
+    0.01 dB steps, far finer than the speckle) and nodata :data:`S1_NODATA` (-32768, no backscatter value)
+    where the radar saw nothing. The S1 dates need not be the S2 dates. Only the models of
+    ``models.names.S1_MODELS`` read it; every other model ignores it.
 
 T (dates) and C (bands) are read from the band descriptions, never assumed.
 """
@@ -27,13 +34,17 @@ from ..errors import (BandLayoutError, CRSMismatchError, EmptyReferenceError, In
 from ..nomenclature import Nomenclature
 
 __all__ = [
-    "S2_BANDS", "S1_POLARISATIONS", "DateBandLayout", "StackInfo", "ReferencePolygons", "find_tiles", "open_raster", "open_stack", "parse_band_descriptions",
+    "S2_BANDS", "S1_POLARISATIONS", "S1_STACK", "S1_NODATA", "DateBandLayout", "StackInfo", "open_s1_stack", "ReferencePolygons", "find_tiles", "open_raster", "open_stack", "parse_band_descriptions",
     "read_reference", "tile_paths", "unknown_code_message", "open_class_map", "read_block",
 ]
 
 S2_BANDS = ("B2", "B3", "B4", "B5", "B6", "B7", "B8", "B8A", "B11", "B12")
 #: Sentinel-1 channels per date of the optional S1 stack, in stack order (models.names.S1_CHANNELS_PER_DATE).
 S1_POLARISATIONS = ("VV", "VH")
+#: File name of the optional Sentinel-1 stack in a tile folder.
+S1_STACK = "stack_s1.tif"
+#: Nodata of stack_s1.tif written by this software (landcover-synth); a user's file may declare another.
+S1_NODATA = -32768
 _DESCRIPTION = re.compile(r"^(\d{8})_([A-Za-z0-9]+)$")
 
 
@@ -83,7 +94,7 @@ class ReferencePolygons:
 
 
 def tile_paths(tile_dir: Path) -> dict[str, Path]:
-    return {name: tile_dir / f"{name}" for name in ("stack.tif", "reference.gpkg", "labels.tif")}
+    return {name: tile_dir / f"{name}" for name in ("stack.tif", "reference.gpkg", "labels.tif", S1_STACK)}
 
 
 def find_tiles(data_root: str | Path, tiles: list[str] | None = None) -> list[Path]:
@@ -195,6 +206,42 @@ def open_stack(tile_dir: str | Path) -> StackInfo:
             raise InputFormatError(f"{path}: CRS {src.crs} is not a projected CRS: reproject the stack (e.g. to UTM)")
         return StackInfo(tile_dir.name, path, src.height, src.width, dates, bands, int(src.nodata),
                          src.crs, src.transform)
+
+
+def open_s1_stack(tile_dir: str | Path, stack: StackInfo) -> StackInfo | None:
+    """Validate the optional ``<tile_dir>/stack_s1.tif`` against the input format and ``stack``'s grid.
+
+    Returns:
+        Its description (``bands`` = :data:`S1_POLARISATIONS`, ``dates`` its T1 dates), or None when the tile
+        has no Sentinel-1 stack.
+
+    Raises:
+        InputFormatError: not int16, descriptions not ``YYYYMMDD_VV``/``YYYYMMDD_VH`` date-major, no nodata, or
+            another CRS, transform or size than stack.tif (:class:`CRSMismatchError` for the CRS).
+    """
+    path = Path(tile_dir) / S1_STACK
+    if not path.is_file():
+        return None
+    with open_raster(path, "Sentinel-1 stack") as src:
+        if any(dt != "int16" for dt in src.dtypes):
+            raise InputFormatError(f"{path}: bands are {src.dtypes[0]}, expected int16 sigma0 in dB x 100 "
+                                   "(e.g. -1523 for -15.23 dB)")
+        dates, bands = parse_band_descriptions(list(src.descriptions), path)
+        if bands != S1_POLARISATIONS:
+            raise BandLayoutError(f"{path}: bands {' '.join(bands)} per date, expected {' '.join(S1_POLARISATIONS)} "
+                                  "(descriptions YYYYMMDD_VV, YYYYMMDD_VH, date by date)")
+        if src.nodata is None:
+            raise InputFormatError(f"{path}: no nodata value: set one, e.g. gdal_edit.py -a_nodata {S1_NODATA} {path}")
+        if src.crs != stack.crs:
+            raise CRSMismatchError(f"{path}: CRS {src.crs} differs from {stack.path.name}'s {stack.crs}: warp it "
+                                   f"onto the grid of {stack.path}")
+        if (src.height, src.width) != (stack.height, stack.width) or not src.transform.almost_equals(stack.transform):
+            raise InputFormatError(f"{path}: grid {src.width}x{src.height} px {tuple(src.transform)[:6]} differs "
+                                   f"from {stack.path.name}'s {stack.width}x{stack.height} px "
+                                   f"{tuple(stack.transform)[:6]}: warp it onto the grid of {stack.path} (e.g. "
+                                   f"gdalwarp -te_srs, -te and -ts of that stack)")
+        return StackInfo(stack.tile_id, path, src.height, src.width, dates, bands, int(src.nodata), src.crs,
+                         src.transform)
 
 
 def read_reference(tile_dir: str | Path, stack: StackInfo, nomenclature: Nomenclature) -> ReferencePolygons | Path:

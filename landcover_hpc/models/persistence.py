@@ -2,11 +2,13 @@
 
 File format (HDF5, no pickle, no serialised code):
 
-- root attributes ``format = "landcover_hpc.model"``, ``format_version = 2``, ``payload_sha256`` (the SHA-256
+- root attributes ``format = "landcover_hpc.model"``, ``format_version = 3``, ``payload_sha256`` (the SHA-256
   of the content, checked on load: see ``landcover_hpc.artefact.seal``) and ``metadata``: a JSON object
-  (architecture spec, band names, class codes, nomenclature, spectral indices, dates, software version,
-  free ``extra`` entries);
+  (architecture spec, band names, class codes, nomenclature, spectral indices, dates, Sentinel-1 dates,
+  software version, free ``extra`` entries);
 - dataset ``percentiles``: ``(2, T*C)`` float64, 3rd and 97th percentile of every raw band channel;
+- dataset ``s1_percentiles``: ``(2, T1*2)`` float64, those of the Sentinel-1 channels (``(2, 0)`` for a model
+  without Sentinel-1); version 2 files, written before Sentinel-1, have none and load with ``(2, 0)``;
 - group ``weights``: datasets ``000000``, ``000001``, ... in ``model.get_weights()`` order, each with
   attribute ``name`` (the Keras variable name).
 
@@ -29,12 +31,14 @@ import tensorflow as tf
 from ..artefact import damaged_error, open_artefact, seal, write_header
 from ..errors import ConfigError, InputFormatError
 from ..io import atomic_path
+from .names import S1_CHANNELS_PER_DATE
 from .registry import ModelSpec, model_spec
 
 __all__ = ["ModelMetadata", "save_model", "load_model", "FORMAT", "FORMAT_VERSION"]
 
 FORMAT = "landcover_hpc.model"
-FORMAT_VERSION = 2  # 2: sealed (payload_sha256)
+FORMAT_VERSION = 3  # 3: Sentinel-1 dates and percentiles; 2: sealed (payload_sha256)
+_READABLE_VERSIONS = (2, 3)
 _FIX = "train one with landcover-train"
 _WHAT = "landcover_hpc model file"
 
@@ -51,6 +55,10 @@ class ModelMetadata:
         nomenclature: JSON-serialisable description of the nomenclature (names, colours, ...).
         spectral_indices: ``(E,)`` names of the extra channels appended after the bands of every date.
         dates: ``(T,)`` dates of the regular grid (``YYYYMMDD``), or empty.
+        s1_dates: ``(T1,)`` Sentinel-1 dates of a Sentinel-1 model (``spec.n_s1_dates``), else empty; a tile
+            is mapped only if its Sentinel-1 dates are these.
+        s1_percentiles: ``(2, T1*2)`` float, the Sentinel-1 channels' 3rd and 97th percentiles (``(2, 0)``
+            without Sentinel-1), used like ``percentiles`` on the channels after the Sentinel-2 ones.
         extra: further JSON-serialisable entries (training config, epochs, scores, ...).
         spec: the network spec; filled from the model by :func:`save_model`.
         software_version: ``landcover_hpc.__version__`` at save time; filled by :func:`save_model`.
@@ -63,6 +71,8 @@ class ModelMetadata:
     spectral_indices: tuple[str, ...] = ()
     dates: tuple[str, ...] = ()
     extra: dict[str, Any] = field(default_factory=dict)
+    s1_dates: tuple[str, ...] = ()
+    s1_percentiles: np.ndarray = field(default_factory=lambda: np.zeros((2, 0)))
     spec: ModelSpec | None = None
     software_version: str = ""
 
@@ -72,13 +82,16 @@ class ModelMetadata:
         object.__setattr__(self, "spectral_indices", tuple(str(s) for s in self.spectral_indices))
         object.__setattr__(self, "dates", tuple(str(d) for d in self.dates))
         object.__setattr__(self, "percentiles", np.asarray(self.percentiles, dtype=np.float64))
+        object.__setattr__(self, "s1_dates", tuple(str(d) for d in self.s1_dates))
+        object.__setattr__(self, "s1_percentiles", np.asarray(self.s1_percentiles, dtype=np.float64).reshape(2, -1))
 
     def check(self, spec: ModelSpec) -> None:
-        """Raise ConfigError unless the metadata sizes agree with ``spec`` (T, C, K, E)."""
+        """Raise ConfigError unless the metadata sizes agree with ``spec`` (T, C, K, E, T1)."""
         expected = {
             "band_names": (len(self.band_names), spec.n_bands),
             "class_codes": (len(self.class_codes), spec.n_classes),
             "spectral_indices": (len(self.spectral_indices), spec.extra_channels_per_date),
+            "s1_dates": (len(self.s1_dates), spec.n_s1_dates),
         }
         for key, (got, want) in expected.items():
             if got != want:
@@ -94,11 +107,17 @@ class ModelMetadata:
             raise ConfigError(f"metadata percentiles has shape {self.percentiles.shape}, expected {shape}")
         if not np.isfinite(self.percentiles).all():
             raise ConfigError("metadata percentiles hold NaN or infinite values")
+        s1_shape = (2, spec.n_s1_dates * S1_CHANNELS_PER_DATE)
+        if self.s1_percentiles.shape != s1_shape:
+            raise ConfigError(f"metadata s1_percentiles has shape {self.s1_percentiles.shape}, expected {s1_shape}")
+        if not np.isfinite(self.s1_percentiles).all():
+            raise ConfigError("metadata s1_percentiles hold NaN or infinite values")
 
     def _json(self) -> str:
-        values = {f.name: getattr(self, f.name) for f in dataclasses.fields(self) if f.name != "percentiles"}
+        values = {f.name: getattr(self, f.name) for f in dataclasses.fields(self)
+                  if f.name not in ("percentiles", "s1_percentiles")}
         values["spec"] = self.spec.to_dict() if self.spec else None
-        for key in ("band_names", "class_codes", "spectral_indices", "dates"):
+        for key in ("band_names", "class_codes", "spectral_indices", "dates", "s1_dates"):
             values[key] = list(values[key])
         try:
             return json.dumps(values)
@@ -133,6 +152,7 @@ def save_model(path: str | Path, model: tf.keras.Model, metadata: ModelMetadata)
             write_header(f, FORMAT, FORMAT_VERSION)
             f.attrs["metadata"] = text
             f.create_dataset("percentiles", data=metadata.percentiles)
+            f.create_dataset("s1_percentiles", data=metadata.s1_percentiles)
             group = f.create_group("weights")
             for i, (variable, value) in enumerate(zip(model.weights, model.get_weights())):
                 dataset = group.create_dataset(f"{i:06d}", data=value)
@@ -156,10 +176,11 @@ def load_model(path: str | Path, precision: str | None = None) -> tuple[tf.keras
         InputFormatError: it is not a landcover_hpc model file, or its weights do not fit its spec.
     """
     path = Path(path)
-    with open_artefact(path, FORMAT, (FORMAT_VERSION,), _FIX, _WHAT) as f:
+    with open_artefact(path, FORMAT, _READABLE_VERSIONS, _FIX, _WHAT) as f:
         try:
             values = json.loads(f.attrs["metadata"])
             percentiles = f["percentiles"][()]
+            s1_percentiles = f["s1_percentiles"][()] if "s1_percentiles" in f else np.zeros((2, 0))  # version 2
             group = f["weights"]
             names = sorted(group)
             weights = [group[name][()] for name in names]
@@ -169,7 +190,7 @@ def load_model(path: str | Path, precision: str | None = None) -> tuple[tf.keras
             raise InputFormatError(f"{path}: incomplete {_WHAT} ({exc}): {_FIX}") from None
     try:
         spec = ModelSpec.from_dict(values.pop("spec"))
-        metadata = ModelMetadata(percentiles=percentiles, spec=spec, **values)
+        metadata = ModelMetadata(percentiles=percentiles, s1_percentiles=s1_percentiles, spec=spec, **values)
         metadata.check(spec)
     except (KeyError, TypeError, ValueError, AttributeError) as exc:  # ConfigError is a ValueError
         raise InputFormatError(f"{path}: {_WHAT} with malformed metadata ({exc}): {_FIX}") from None

@@ -4,7 +4,10 @@
 :func:`.produce.produce_maps`, which owns the windows, reading, MPI sharing, resume and the map files. The
 classifier normalises a window with the percentiles stored in the model (in the driver's reader thread,
 into one of two reused input buffers) and runs the model's compiled forward pass on it; the class of a pixel
-is the most probable one, its confidence rint(100 x that probability).
+is the most probable one, its confidence rint(100 x that probability). A Sentinel-1 model (``spec.n_s1_dates``
+> 0) gets the window of the tile's Sentinel-1 stack too, read by the driver after the Sentinel-2 channels,
+normalised with the model's Sentinel-1 percentiles and appended after the Sentinel-2 channels (as the sampler
+does in training); the tile's Sentinel-1 dates must be the model's.
 """
 
 from __future__ import annotations
@@ -51,6 +54,7 @@ class KerasClassifier:
         self.settings = {"precision": precision}
         self.tags = {"precision": precision or (meta.spec.precision if meta.spec else "float32")}
         self.nomenclature = meta.nomenclature
+        self.sentinel1 = bool(meta.spec and meta.spec.n_s1_dates)  # the driver reads the S1 window too
         self._forward = forward_function(model)
         self._n_inputs = model.input_shape[-1]
         # two reused model-input buffers: window i is normalised into buffer i % 2 while the model reads the
@@ -58,13 +62,14 @@ class KerasClassifier:
         self._inputs = [np.empty(0, np.float32), np.empty(0, np.float32)]
 
     def prepare(self, stack: np.ndarray, valid: np.ndarray, slot: int) -> tuple[np.ndarray, np.ndarray]:
-        """(h, w, T*C') float32 model input of ``stack`` (h, w, T*C) int16, and ``valid``."""
+        """(h, w, T*C' [+ T1*2]) float32 model input of ``stack`` (h, w, T*C [+ T1*2]) int16, and ``valid``."""
         size = valid.size * self._n_inputs
         if self._inputs[slot].size < size:
             self._inputs[slot] = np.empty(size, np.float32)
         out = self._inputs[slot][:size].reshape(*valid.shape, self._n_inputs)
         meta = self.meta
-        return model_input(stack, meta.percentiles, meta.band_names, bool(meta.spectral_indices), out=out), valid
+        return model_input(stack, meta.percentiles, meta.band_names, bool(meta.spectral_indices), out=out,
+                           s1_percentiles=meta.s1_percentiles if self.sentinel1 else None), valid
 
     def classify(self, prepared: tuple[np.ndarray, np.ndarray]) -> tuple[np.ndarray, np.ndarray]:
         x, valid = prepared
@@ -80,6 +85,14 @@ def _check_compatible(store: TileStore, meta, model_path: Path) -> None:
         raise InputFormatError(f"{store.path}: {store.n_dates} dates x {store.n_bands} bands, the model {model_path} "
                                f"expects {meta.percentiles.shape[1] // len(meta.band_names)} dates: gap-fill the tile "
                                "onto the model's date grid")
+    if meta.spec is not None and meta.spec.n_s1_dates:
+        store.require_s1(f"the Sentinel-1 model {model_path}")
+        if tuple(store.s1_dates) != tuple(meta.s1_dates):
+            raise InputFormatError(
+                f"{store.path}: Sentinel-1 dates {len(store.s1_dates)} ({store.s1_dates[0]}..{store.s1_dates[-1]}) "
+                f"differ from the {len(meta.s1_dates)} the model {model_path} was trained on ({meta.s1_dates[0]}.."
+                f"{meta.s1_dates[-1]}): give the tile's stack_s1.tif the model's Sentinel-1 dates and re-run "
+                "landcover-prepare")
 
 
 def predict_tile(store_path: str | Path, model_path: str | Path, out_dir: str | Path,

@@ -74,6 +74,10 @@ class MapOptions(Protocol):
 class WindowClassifier(Protocol):
     """A model seen by the driver: a window of pixels -> per-pixel (class codes, confidence).
 
+    A classifier whose ``sentinel1`` attribute is True (a Sentinel-1 model) gets the window's Sentinel-1
+    channels after its Sentinel-2 channels in ``prepare``'s ``stack``; without the attribute, or False,
+    Sentinel-2 only.
+
     Attributes:
         architecture: the ``architecture`` tag of the maps (e.g. ``"fgunet"``, ``"random_forest"``).
         title: the quicklook title after the tile id (e.g. ``"fgunet"``, ``"RF"``).
@@ -104,18 +108,24 @@ class WindowClassifier(Protocol):
         (255 = nodata)."""
 
 
-def read_padded(store: TileStore, window: PredictionWindow, buffer: np.ndarray | None = None
-                ) -> tuple[np.ndarray, np.ndarray]:
+def read_padded(store: TileStore, window: PredictionWindow, buffer: np.ndarray | None = None,
+                sentinel1: bool = False) -> tuple[np.ndarray, np.ndarray]:
     """(h, w, T*C) int16 stack and (h, w) bool validity of a window, edge-replicated past the tile.
 
     ``buffer``: a flat int16 array of at least h * w * T*C elements that the stack is read into (reused
-    from window to window), or None for a new array. Pixels past the tile are invalid.
+    from window to window), or None for a new array. Pixels past the tile are invalid. ``sentinel1``: the
+    stack is (h, w, T*C + T1*2), the window of the tile's Sentinel-1 stack after the Sentinel-2 channels.
     """
-    shape = (window.height, window.width, store.n_channels)
+    channels = store.n_channels + (store.n_s1_channels if sentinel1 else 0)
+    shape = (window.height, window.width, channels)
     stack = np.empty(shape, np.int16) if buffer is None else buffer[:np.prod(shape)].reshape(shape)
     h = min(window.height, store.height - window.row)
     w = min(window.width, store.width - window.col)
-    store.read_window(window.row, window.col, h, w, out=stack)
+    if sentinel1:
+        stack[:h, :w, :store.n_channels] = store.read_window(window.row, window.col, h, w)
+        stack[:h, :w, store.n_channels:] = store.read_s1_window(window.row, window.col, h, w)
+    else:
+        store.read_window(window.row, window.col, h, w, out=stack)
     stack[h:, :w] = stack[h - 1:h, :w]  # edge replication, as np.pad(mode="edge")
     stack[:, w:] = stack[:, w - 1:w]
     valid = np.zeros(shape[:2], bool)
@@ -248,12 +258,13 @@ def _predict_windows(store: TileStore, classifier: WindowClassifier, windows: li
     # one reused buffer for the int16 stack, used by the reader thread only (new 0.5 GB arrays per window cost
     # more in page faults than the reading itself)
     largest = max((w.height * w.width for w in mine if w is not None), default=0)
-    raw_buffer = np.empty(largest * store.n_channels, np.int16)
+    sentinel1 = bool(getattr(classifier, "sentinel1", False))
+    raw_buffer = np.empty(largest * (store.n_channels + (store.n_s1_channels if sentinel1 else 0)), np.int16)
 
     def load(i: int):
         if mine[i] is None:
             return None
-        stack, valid = read_padded(store, mine[i], raw_buffer)
+        stack, valid = read_padded(store, mine[i], raw_buffer, sentinel1)
         return classifier.prepare(stack, valid, i % 2)
 
     model_seconds = 0.0

@@ -1,7 +1,7 @@
 """Every MPI call of the sampler: plan broadcast, the patch exchange, small metadata and error agreement.
 
-Patches travel in one ``Alltoallv`` per batch, as contiguous int16 buffers of ``(P, P, T*C + 1)`` patches
-(the stack's channels plus one label channel), with a committed contiguous datatype of one patch so that
+Patches travel in one ``Alltoallv`` per batch, as contiguous int16 buffers of ``(P, P, T*C [+ T1*2] + 1)``
+patches (the stack's channels, the Sentinel-1 channels of a Sentinel-1 model, one label channel), with a committed contiguous datatype of one patch so that
 counts are in patches and never overflow MPI's 32-bit counts, whatever the patch size. ``comm`` may be None
 (a serial run without MPI): every function then does the one-rank equivalent without importing mpi4py.
 """

@@ -3,7 +3,9 @@
 Every rank holds its tiles (:func:`~landcover_hpc.sampling.plan.assign_tiles`: round robin); for each batch,
 rank 0 draws the plan from the positions of all tiles and broadcasts it, each rank extracts the patches of
 its tiles, one ``Alltoallv`` gives every rank its ``b`` patches, and each rank normalises, adds indices and
-augments them. Every call that draws a batch is collective: all ranks of ``comm`` must make it, in the same
+augments them. With ``sentinel1`` a patch also carries the tile's Sentinel-1 channels, in the same buffer as
+its Sentinel-2 channels and labels (still one ``Alltoallv``), normalised with their own percentiles and
+appended after the Sentinel-2 channels (and indices), then augmented with them. Every call that draws a batch is collective: all ranks of ``comm`` must make it, in the same
 order.
 
 Randomness: batch ``i`` of a stream depends only on ``(seed, stream, i)`` through
@@ -52,6 +54,9 @@ class SamplerOptions:
         memory_budget: bytes of tile stacks a rank may hold in memory; tiles that do not fit are read patch
             by patch from their HDF5 store. None: 80 % of the node's available memory shared equally by the
             ranks of the node. 0: always read on demand.
+        sentinel1: append each patch's T1*2 Sentinel-1 channels (VV, VH per date, normalised with the
+            Sentinel-1 percentiles) after its Sentinel-2 channels: the input of the models of
+            ``models.names.S1_MODELS``. Every tile needs a Sentinel-1 stack with the same dates.
     """
 
     batch_size: int = 8
@@ -60,6 +65,7 @@ class SamplerOptions:
     indices: bool = False
     memory_budget: int | None = None
     balance: str = "classes"
+    sentinel1: bool = False
 
     def validate(self) -> None:
         checks = [
@@ -95,7 +101,10 @@ class PatchSampler:
     Attributes:
         tile_ids: the dataset's tiles; ``tile_ranks[t]`` is the rank that holds tile t.
         local: this rank's :class:`TilePatches`, by tile index (empty on ranks with no tile).
-        patch_size, n_dates, bands, class_codes: of the dataset; ``n_channels`` is T*C' of a yielded x.
+        patch_size, n_dates, bands, class_codes: of the dataset; ``n_channels`` is T*C' (+ T1*2 with
+            ``sentinel1``) of a yielded x.
+        s1_dates: the T1 Sentinel-1 dates (``sentinel1``; else empty); s1_percentiles: (2, T1*2) float32
+            their normalisation percentiles ((2, 0) without Sentinel-1).
         batch_index: the next training batch ``next()`` draws (the sampler's whole state).
         timings: seconds spent in the last batch: plan, extract, exchange, transform.
     """
@@ -124,7 +133,11 @@ class PatchSampler:
         self.patch_size, self.n_dates = meta["patch_size"], meta["n_dates"]
         self.bands, self.class_codes = tuple(meta["bands"]), tuple(meta["class_codes"])
         self.percentiles = np.asarray(meta["percentiles"], dtype=np.float32)
-        self.n_channels = self.n_dates * (len(self.bands) + (len(INDEX_NAMES) if options.indices else 0))
+        self.s1_dates = tuple(meta["s1_dates"])
+        self.s1_percentiles = np.asarray(meta["s1_percentiles"], dtype=np.float32).reshape(2, -1)
+        self.n_s1_channels = self.s1_percentiles.shape[1]
+        self.n_channels = (self.n_dates * (len(self.bands) + (len(INDEX_NAMES) if options.indices else 0))
+                           + self.n_s1_channels)
         self.tile_ranks = assign_tiles(len(self.tile_ids), self.size)
 
         budget = options.memory_budget
@@ -133,9 +146,11 @@ class PatchSampler:
         error = None
         try:
             mine = np.flatnonzero(self.tile_ranks == self.rank)
-            stack_bytes = [2 * meta["n_pixels"][t] * self.n_dates * len(self.bands) for t in mine]
+            stack_bytes = [2 * meta["n_pixels"][t] * (self.n_dates * len(self.bands) + self.n_s1_channels)
+                           for t in mine]
             for t, in_memory in zip(mine, choose_in_memory(stack_bytes, budget)):
-                self.local[int(t)] = TilePatches(store_path(self.store_dir, self.tile_ids[t]), in_memory)
+                self.local[int(t)] = TilePatches(store_path(self.store_dir, self.tile_ids[t]), in_memory,
+                                                 sentinel1=options.sentinel1)
         except LandcoverError as exc:
             error = exc
         raise_together(self.comm, error, f"loading tiles of {self.store_dir}")
@@ -165,22 +180,38 @@ class PatchSampler:
             percentiles = np.asarray(percentiles, dtype=np.float32)
             if percentiles.shape != (2, first.n_channels):
                 raise ConfigError(f"percentiles of shape {percentiles.shape}: expected (2, {first.n_channels})")
+            s1_dates, s1_percentiles = (), np.zeros((2, 0), np.float32)
+            if self.options.sentinel1:
+                s1_dates, s1_percentiles = first.s1_dates, self._training_tiles_percentiles(stores, sentinel1=True)
             return {"patch_size": first.patch_size, "n_dates": first.n_dates, "bands": list(first.bands),
                     "class_codes": list(first.class_codes), "percentiles": percentiles.tolist(),
-                    "n_pixels": [s.height * s.width for s in stores]}
+                    "n_pixels": [s.height * s.width for s in stores], "s1_dates": list(s1_dates),
+                    "s1_percentiles": s1_percentiles.tolist()}
         finally:
             for s in stores:
                 s.close()
 
-    def _training_tiles_percentiles(self, stores: list[TileStore]) -> np.ndarray:
+    def _training_tiles_percentiles(self, stores: list[TileStore], sentinel1: bool = False) -> np.ndarray:
         """3rd/97th percentiles of the tiles trained on only (a held-out tile must not shape the
-        normalisation): dataset.json's when they are all its tiles, else from these tiles' pixel samples."""
+        normalisation): dataset.json's when they are all its tiles, else from these tiles' pixel samples.
+        With ``sentinel1``, those of the Sentinel-1 channels, after checking every tile has them, with the
+        same dates."""
+        if sentinel1:
+            for s in stores:
+                s.require_s1("sampling for a Sentinel-1 model (SamplerOptions.sentinel1)")
+                if s.s1_dates != stores[0].s1_dates:
+                    raise InputFormatError(
+                        f"{s.path}: tile {s.tile_id} has {len(s.s1_dates)} Sentinel-1 dates ({s.s1_dates[0]}.."
+                        f"{s.s1_dates[-1]}), {stores[0].tile_id} has {len(stores[0].s1_dates)} "
+                        f"({stores[0].s1_dates[0]}..{stores[0].s1_dates[-1]}): give every tile's stack_s1.tif "
+                        "the same dates and re-run landcover-prepare")
+        key = "s1_percentiles" if sentinel1 else "percentiles"
         meta_path = self.store_dir / "dataset.json"
         if meta_path.is_file():
             meta = read_dataset_summary(self.store_dir)
-            if sorted(t["tile"] for t in meta["tiles"]) == sorted(self.tile_ids):
-                return np.asarray(meta["percentiles"], dtype=np.float32)
-        return dataset_percentiles(stores)
+            if sorted(t["tile"] for t in meta["tiles"]) == sorted(self.tile_ids) and meta.get(key):
+                return np.asarray(meta[key], dtype=np.float32)
+        return dataset_percentiles(stores, sentinel1=sentinel1)
 
     # -- batches ---------------------------------------------------------------------------------------
     def plan(self, batch_index: int, validation: bool = False) -> BatchPlan:
@@ -205,10 +236,11 @@ class PatchSampler:
         """Extract this rank's patches of ``plan`` and exchange them (collective).
 
         Returns:
-            raw (b, P, P, T*C) int16 patches of this rank, labels (b, P, P) uint8 class indices 0..K, and
-            (b,) int64 their indices in the plan (:func:`~landcover_hpc.sampling.plan.receive_order`).
+            raw (b, P, P, T*C [+ T1*2]) int16 patches of this rank (with ``sentinel1`` their Sentinel-1
+            channels after the Sentinel-2 ones), labels (b, P, P) uint8 class indices 0..K, and (b,) int64
+            their indices in the plan (:func:`~landcover_hpc.sampling.plan.receive_order`).
         """
-        P, channels = self.patch_size, self.n_dates * len(self.bands)
+        P, channels = self.patch_size, self.n_dates * len(self.bands) + self.n_s1_channels
         start = time.perf_counter()
         order = send_order(plan, self.rank)
         send = np.empty((len(order), P, P, channels + 1), dtype=np.int16)
@@ -229,7 +261,8 @@ class PatchSampler:
         ``(seed, batch_index)``: every evaluation sees the same patches.
 
         Returns:
-            x (b, P, P, T*C') float32 in [0, 1], date-major (C' = C, or C + 3 with indices);
+            x (b, P, P, T*C' [+ T1*2]) float32 in [0, 1], date-major (C' = C, or C + 3 with indices; the
+            Sentinel-1 channels last, with ``sentinel1``);
             y (b, P, P) uint8 class indices 0..K (0 = unlabelled).
         """
         start = time.perf_counter()
@@ -237,7 +270,8 @@ class PatchSampler:
         planned = time.perf_counter()
         raw, labels, order = self.exchange(plan, VALIDATION_SPLIT if validation else "train")
         exchanged = time.perf_counter()
-        x = model_input(raw, self.percentiles, self.bands, self.options.indices)
+        x = model_input(raw, self.percentiles, self.bands, self.options.indices,
+                        s1_percentiles=self.s1_percentiles if self.options.sentinel1 else None)
         if self.options.augment and not validation:
             _, rng = batch_rngs(self.options.seed, TRAIN_STREAM, batch_index)
             x, labels = augment(x, labels, draw_augmentations(rng, plan.size)[order])

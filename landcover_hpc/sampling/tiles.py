@@ -61,13 +61,23 @@ class TilePatches:
         path: the tile's ``<TILE_ID>.h5`` store.
         in_memory: load the whole (H, W, T*C) int16 stack now (True) or read each patch on demand.
         cache_bytes: HDF5 chunk cache for on-demand reads.
+        sentinel1: extract the (T1*2) Sentinel-1 channels too, after the T*C Sentinel-2 ones.
+
+    Raises:
+        InputFormatError: ``sentinel1`` and the tile has no Sentinel-1 stack.
     """
 
-    def __init__(self, path: str | Path, in_memory: bool, cache_bytes: int = 64 * 2**20) -> None:
+    def __init__(self, path: str | Path, in_memory: bool, cache_bytes: int = 64 * 2**20,
+                 sentinel1: bool = False) -> None:
         self.store = TileStore(path, cache_bytes=cache_bytes)
         self.in_memory = in_memory
+        self.sentinel1 = sentinel1
+        if sentinel1:
+            self.store.require_s1("sampling for a Sentinel-1 model (SamplerOptions.sentinel1)")
         self.stack: np.ndarray | None = (self.store.read_window(0, 0, self.store.height, self.store.width)
                                           if in_memory else None)
+        self.stack_s1: np.ndarray | None = (self.store.read_s1_window(0, 0, self.store.height, self.store.width)
+                                             if in_memory and sentinel1 else None)
         self._labels: dict[str, np.ndarray] = {}
 
     @property
@@ -75,7 +85,7 @@ class TilePatches:
         return self.store.tile_id
 
     def close(self) -> None:
-        self.stack = None
+        self.stack = self.stack_s1 = None
         self._labels.clear()
         self.store.close()
 
@@ -95,16 +105,23 @@ class TilePatches:
             split: a store split (``"train"``, ``"val"`` or ``"test"``) whose labels ride with the patches.
             rows, cols: (n,) top-left corners, px.
             size: P.
-            out: (m, P, P, T*C + 1) int16; channels ``:T*C`` get the stack, the last one the labels.
+            out: (m, P, P, T*C [+ T1*2] + 1) int16; channels ``:T*C`` get the stack, then (``sentinel1``) the
+                T1*2 Sentinel-1 channels, the last one the labels.
             slots: (n,) rows of ``out`` to fill.
         """
         if split not in SPLITS:
             raise ConfigError(f"split {split!r}: expected one of {SPLITS}")
         labels = self.labels(split)
+        s2 = np.s_[:self.store.n_channels]
+        s1 = np.s_[self.store.n_channels:self.store.n_channels + self.store.n_s1_channels]
         for slot, r, c in zip(slots.tolist(), rows.tolist(), cols.tolist()):
             if self.stack is not None and labels is not None:
-                out[slot, :, :, :-1] = self.stack[r:r + size, c:c + size]
+                out[slot, :, :, s2] = self.stack[r:r + size, c:c + size]
+                if self.sentinel1:
+                    out[slot, :, :, s1] = self.stack_s1[r:r + size, c:c + size]
                 out[slot, :, :, -1] = labels[r:r + size, c:c + size]
             else:
-                out[slot, :, :, :-1] = self.store.read_window(r, c, size, size)
+                out[slot, :, :, s2] = self.store.read_window(r, c, size, size)
+                if self.sentinel1:
+                    out[slot, :, :, s1] = self.store.read_s1_window(r, c, size, size)
                 out[slot, :, :, -1] = self.store.read_labels(split, r, c, size, size)

@@ -91,17 +91,29 @@ def append_per_date(channels: np.ndarray, extra: np.ndarray) -> np.ndarray:
 
 
 def model_input(raw: np.ndarray, percentiles: np.ndarray, bands: Sequence[str], indices: bool,
-                out: np.ndarray | None = None) -> np.ndarray:
-    """What a model is fed, in training and in prediction alike: normalised bands, then the indices.
+                out: np.ndarray | None = None, s1_percentiles: np.ndarray | None = None) -> np.ndarray:
+    """What a model is fed, in training and in prediction alike: normalised bands, then the indices, then
+    (Sentinel-1 models) the normalised Sentinel-1 channels.
 
     Args:
-        raw: (..., T*C) int16 reflectance x 1e4, date-major.
+        raw: (..., T*C) int16 reflectance x 1e4, date-major; with ``s1_percentiles``, (..., T*C + T1*2): the
+            Sentinel-1 stack (dB x 100, date-major VV, VH) after the Sentinel-2 channels.
         percentiles: (2, T*C) normalisation percentiles (those stored with the model).
         bands: the C band names; indices: whether to append :data:`INDEX_NAMES` per date.
-        out: float32 (..., T*C') array to write into (a reused buffer), or None for a new one.
+        out: float32 (..., T*C' [+ T1*2]) array to write into (a reused buffer), or None for a new one.
+        s1_percentiles: (2, T1*2) percentiles of the Sentinel-1 channels, or None (or T1 = 0): no Sentinel-1.
     Returns:
-        (..., T*C') float32, C' = C (+ 3 with indices).
+        (..., T*C' + T1*2) float32, C' = C (+ 3 with indices), T1 = 0 without Sentinel-1.
     """
+    n_s1 = 0 if s1_percentiles is None else np.shape(s1_percentiles)[-1]
+    if n_s1:
+        s2_raw, s1_raw = raw[..., :-n_s1], raw[..., -n_s1:]
+        n_s2 = s2_raw.shape[-1] // len(bands) * (len(bands) + (len(INDEX_NAMES) if indices else 0))
+        if out is None:
+            out = np.empty((*raw.shape[:-1], n_s2 + n_s1), np.float32)
+        model_input(s2_raw, percentiles, bands, indices, out=out[..., :n_s2])
+        normalise(s1_raw, s1_percentiles, out=out[..., n_s2:])
+        return out
     if not indices:
         return normalise(raw, percentiles, out=out)
     x = append_per_date(normalise(raw, percentiles),

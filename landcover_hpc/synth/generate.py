@@ -4,7 +4,12 @@ Each tile folder holds ``stack.tif`` (T*C int16 bands, date-major, band descript
 nodata -10000, the tile's UTM CRS), ``reference.gpkg`` (a sparse annotation: a fraction of the objects of
 each class, eroded by one pixel except 1-2 px roads, one MultiPolygon per object with its class ``code``;
 a few per cent of the objects carry a confusable wrong class, as photo-interpreted references do) and,
-synthetic tiles only, ``truth.tif``: the true class code of every pixel (0 on nodata), for map checks.
+synthetic tiles only, ``truth.tif``: the true class code of every pixel (0 on nodata), for map checks;
+and, unless ``sentinel1`` is off, ``stack_s1.tif``: Sentinel-1 VV and VH sigma0 in dB x 100 (int16, nodata
+-32768, band descriptions ``YYYYMMDD_VV``, ``YYYYMMDD_VH``) on the same grid, one date every
+``s1_date_step`` days from the third day after the first Sentinel-2 date (the same dates on every tile),
+from the backscatter model of :mod:`.backscatter` with speckle. Its randomness comes from a generator of
+its own, so the Sentinel-2 stack, reference and truth are byte for byte the same with and without it.
 
 The stack is what a gap-filled L2A series looks like: the reflectance of each date is observed through
 spatially coherent clouds, and cloudy dates are filled by linear interpolation in time between the
@@ -34,12 +39,13 @@ from ..errors import ConfigError
 from ..io import current_umask
 from ..nomenclature import Nomenclature
 from ..data.mgrs import parse_tile_id
-from ..data.tiles import S2_BANDS
+from ..data.tiles import S1_NODATA, S1_POLARISATIONS, S1_STACK, S2_BANDS
 from ..gapfill.interpolate import interpolate_block
+from .backscatter import backscatter_db, speckle
 from .landscape import CLASS_NAMES, CONFUSABLE, Landscape, make_landscape, profile_of
 from .spectra import reflectance
 
-__all__ = ["SynthOptions", "synth_dates", "synthesize_tile", "NODATA"]
+__all__ = ["SynthOptions", "synth_dates", "synth_s1_dates", "synthesize_tile", "NODATA"]
 
 NODATA = -10000
 PIXEL_SIZE = 10.0
@@ -57,6 +63,9 @@ class SynthOptions:
     swath_edge: bool = True  # let some tiles have a nodata corner (orbit swath edge)
     cloud_cover: float = 0.4  # mean share of cloudy pixel-dates, gap-filled afterwards
     mislabelled: float = 0.03  # share of reference objects given a confusable wrong class
+    sentinel1: bool = True  # also write stack_s1.tif (Sentinel-1 VV, VH on the same grid)
+    s1_date_step: int = 12  # days between Sentinel-1 dates (the repeat cycle of one satellite)
+    s1_n_dates: int | None = None  # Sentinel-1 dates T1; None: as many as fit in the Sentinel-2 dates' span
 
     def validate(self) -> None:
         if self.size < 64:
@@ -65,6 +74,11 @@ class SynthOptions:
             raise ConfigError(f"synth option n_dates={self.n_dates} (--dates): must be in 2..120")
         if self.date_step < 1:
             raise ConfigError(f"synth option date_step={self.date_step} (--date-step): must be >= 1")
+        if self.s1_date_step < 1:
+            raise ConfigError(f"synth option s1_date_step={self.s1_date_step} (--s1-date-step): must be >= 1")
+        if self.s1_n_dates is not None and not 1 <= self.s1_n_dates <= 200:
+            raise ConfigError(f"synth option s1_n_dates={self.s1_n_dates} (--s1-dates): must be in 1..200, or "
+                              "leave it out for the Sentinel-2 span")
 
 
 def synth_dates(options: SynthOptions) -> list[dt.date]:
@@ -72,8 +86,25 @@ def synth_dates(options: SynthOptions) -> list[dt.date]:
     return [start + dt.timedelta(days=options.date_step * i) for i in range(options.n_dates)]
 
 
-def _tile_rng(seed: int, tile_id: str) -> np.random.Generator:
-    return np.random.default_rng([seed, zlib.crc32(tile_id.encode())])
+_S1_FIRST_DAY = 3  # the first Sentinel-1 date, days after the first Sentinel-2 date
+
+
+def synth_s1_dates(options: SynthOptions) -> list[dt.date]:
+    """The Sentinel-1 dates: every ``s1_date_step`` days from the third day after the first Sentinel-2 date,
+    ``s1_n_dates`` of them or as many as end by the last Sentinel-2 date (at least one)."""
+    s2 = synth_dates(options)
+    start = s2[0] + dt.timedelta(days=_S1_FIRST_DAY)
+    n = options.s1_n_dates
+    if n is None:
+        n = max(1, ((s2[-1] - start).days) // options.s1_date_step + 1)
+    return [start + dt.timedelta(days=options.s1_date_step * i) for i in range(n)]
+
+
+def _tile_rng(seed: int, tile_id: str, stream: int | None = None) -> np.random.Generator:
+    """The generator of a tile: stream None for everything but Sentinel-1, 1 for Sentinel-1 (independent,
+    so that turning Sentinel-1 on or off leaves the rest unchanged)."""
+    key = [seed, zlib.crc32(tile_id.encode())]
+    return np.random.default_rng(key if stream is None else key + [stream])
 
 
 def _block_size(size: int) -> int:
@@ -110,7 +141,10 @@ def synthesize_tile(out_root: str | Path, tile_id: str, nomenclature: Nomenclatu
     tmp_dir = Path(tempfile.mkdtemp(prefix=f".{tile_id}.", suffix=".tmp", dir=out_root))
     os.chmod(tmp_dir, 0o777 & ~current_umask())  # mkdtemp makes 0700
     try:
-        _write_stack(tmp_dir / "stack.tif", rng, land, valid, dates, transform, crs, options)
+        tile_shift = _write_stack(tmp_dir / "stack.tif", rng, land, valid, dates, transform, crs, options)
+        if options.sentinel1:
+            _write_s1_stack(tmp_dir / S1_STACK, _tile_rng(options.seed, tile_id, stream=1), land, valid,
+                            synth_s1_dates(options), tile_shift, transform, crs, options)
         _write_reference(tmp_dir / "reference.gpkg", annotated, reference_class, code_of_class, transform, crs)
         truth = np.where(valid, code_of_class[land.classes], 0).astype(np.uint8)
         _write_truth(tmp_dir / "truth.tif", truth, transform, crs, nomenclature)
@@ -129,6 +163,7 @@ def synthesize_tile(out_root: str | Path, tile_id: str, nomenclature: Nomenclatu
             "valid_fraction": float(valid.mean()), "objects": int(len(land.object_class) - 1),
             "mislabelled_objects": int(np.sum(reference_class[ann_objects] != land.object_class[ann_objects])),
             "annotated_objects": int(len(ann_objects)),
+            "s1_dates": len(synth_s1_dates(options)) if options.sentinel1 else 0,
             "pixels": dict(zip(land.class_names, counts.tolist())),
             "annotated_pixels": dict(zip(land.class_names, ann_counts.tolist()))}
 
@@ -187,7 +222,8 @@ def _clear_block(cloud: np.ndarray, r0: int, r1: int, W: int) -> np.ndarray:
 
 
 def _write_stack(path: Path, rng: np.random.Generator, land: Landscape, valid: np.ndarray, dates: list[dt.date],
-                 transform, crs, options: SynthOptions) -> None:
+                 transform, crs, options: SynthOptions) -> float:
+    """Write the Sentinel-2 stack; returns the tile's phenology shift (days), which Sentinel-1 follows too."""
     H, W = land.classes.shape
     T, C = len(dates), len(S2_BANDS)
     doy = np.array([(d - dt.date(options.year, 1, 1)).days + 1 for d in dates], np.float32)
@@ -228,6 +264,45 @@ def _write_stack(path: Path, rng: np.random.Generator, land: Landscape, valid: n
             filled = interpolate_block(np.moveaxis(cube * 10000, 2, 0), clear, doy, doy)  # (T, h, w, C)
             dn = np.clip(np.moveaxis(filled, 0, 2).reshape(r1 - r0, W, T * C), 1, 32000).astype(np.int16)
             dn[~valid[r0:r1]] = NODATA
+            dst.write(np.moveaxis(dn, -1, 0), window=rasterio.windows.Window(0, r0, W, r1 - r0))
+    return tile_shift
+
+
+def _write_s1_stack(path: Path, rng: np.random.Generator, land: Landscape, valid: np.ndarray,
+                    dates: list[dt.date], tile_shift: float, transform, crs, options: SynthOptions) -> None:
+    """Write ``stack_s1.tif``: (T1*2) int16 bands of sigma0 in dB x 100, VV then VH per date, nodata where the
+    Sentinel-2 stack has none (:mod:`.backscatter` for the model). ``rng`` is Sentinel-1's own generator."""
+    H, W = land.classes.shape
+    T1, P = len(dates), len(S1_POLARISATIONS)
+    doy = np.array([(d - dt.date(options.year, 1, 1)).days + 1 for d in dates], np.float32)
+    wet = np.clip(rng.beta(0.7, 2.0, T1), 0, 1).astype(np.float32)  # soil moisture of each acquisition
+    wind = np.where(rng.random(T1) < 0.25, rng.uniform(2, 7, T1), 0).astype(np.float32)  # rough water
+    built = np.isin(land.object_class, [CLASS_NAMES.index(n) + 1 for n in ("CUF", "DUF", "ICU")])
+    # objects differ in roughness and moisture, buildings in their orientation to the radar
+    offset = (rng.normal(0, 0.8, len(land.object_class)) + built * rng.normal(0, 1.5, len(land.object_class)))
+    offset = offset.astype(np.float32)
+    trend = np.linspace(0.75, -0.75, W, dtype=np.float32)  # incidence angle grows from near to far range
+    block = _block_size(H)
+    profile = dict(driver="GTiff", dtype="int16", count=T1 * P, width=W, height=H, crs=crs, transform=transform,
+                   nodata=S1_NODATA, tiled=True, blockxsize=block, blockysize=block, compress="deflate",
+                   predictor=2, interleave="pixel", BIGTIFF="IF_SAFER")
+    halo = 1
+    with rasterio.open(path, "w", **profile) as dst:
+        for i, date in enumerate(dates):
+            for j, pol in enumerate(S1_POLARISATIONS):
+                dst.set_band_description(i * P + j + 1, f"{date:%Y%m%d}_{pol}")
+        for r0 in range(0, H, block):
+            r1 = min(H, r0 + block)
+            a, b = max(0, r0 - halo), min(H, r1 + halo)
+            sl = np.s_[a:b]
+            flat = lambda x: x[sl].reshape(-1, *x.shape[2:])  # noqa: E731
+            db = backscatter_db(flat(land.material), doy, flat(land.shift) + tile_shift, flat(land.amp),
+                                flat(land.mow), flat(land.variant), flat(land.urban), wet, wind)
+            db = db.reshape(b - a, W, T1 * P) + (offset[land.objects[sl]][..., None] + trend[None, :, None])
+            linear = _mix_neighbours(np.power(10, db / 10), land.mix_dir[sl], land.mix_fraction[sl])
+            db = speckle(rng, 10 * np.log10(linear[r0 - a:r0 - a + (r1 - r0)]))
+            dn = np.clip(np.rint(db * 100), -6000, 3000).astype(np.int16)
+            dn[~valid[r0:r1]] = S1_NODATA
             dst.write(np.moveaxis(dn, -1, 0), window=rasterio.windows.Window(0, r0, W, r1 - r0))
 
 

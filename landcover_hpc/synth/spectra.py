@@ -16,7 +16,7 @@ from __future__ import annotations
 
 import numpy as np
 
-__all__ = ["MATERIALS", "URBAN_PARTS", "material_id", "reflectance"]
+__all__ = ["MATERIALS", "URBAN_PARTS", "material_id", "green_fraction", "reflectance"]
 
 # Endmember spectra (reflectance) for B2 B3 B4 B5 B6 B7 B8 B8A B11 B12, typical of S2 L2A products.
 _SPECTRA = {
@@ -120,6 +120,15 @@ def _green(name: str, d: np.ndarray, amp: np.ndarray, mow: np.ndarray, variant: 
     if name == "garden":
         return 0.45 + 0.2 * amp * np.sin(np.pi * (d - 60) / 365)
     raise KeyError(name)
+
+
+def green_fraction(name: str, doy: np.ndarray, shift: np.ndarray, amp: np.ndarray, mow: np.ndarray,
+                   variant: np.ndarray) -> np.ndarray:
+    """(n, T) green fraction of n pixels of vegetated material ``name`` at days of year ``doy`` (T,), with
+    their phenology shift (n,) days, amplitude (n,), mowing days (n, 3) and management draw (n,): the
+    phenology :func:`reflectance` uses (before texture), for the Sentinel-1 model (:mod:`.backscatter`)."""
+    d = (doy[None, :] - shift[:, None]) % 365
+    return _green(name, d, amp[:, None], mow, variant[:, None])
 
 
 def _background(name: str, idx: np.ndarray, bright: np.ndarray, soil: np.ndarray | None,

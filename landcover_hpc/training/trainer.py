@@ -143,7 +143,8 @@ def _train(config: Config, resume: bool) -> dict:
     sampler = PatchSampler(store_dir, comm, SamplerOptions(batch_size=tcfg.batch_size, seed=tcfg.seed,
                                                           augment=config.data.augment, indices=config.data.indices,
                                                           balance=config.data.balance,
-                                                          memory_budget=config.data.memory_budget),
+                                                          memory_budget=config.data.memory_budget,
+                                                          sentinel1=config.model.name in S1_MODELS),
                            tiles=config.data.tiles)
     sampler.plan(0, validation=True)  # no validation position anywhere: say so now, not after the first epoch
     tf.keras.utils.set_random_seed(tcfg.seed + rank)  # dropout masks differ per rank, weights come from rank 0
@@ -153,7 +154,9 @@ def _train(config: Config, resume: bool) -> dict:
     train_pixels = np.sum([per_tile[t] for t in sampler.tile_ids], axis=0)
     weights = (class_weights(train_pixels) if tcfg.class_weights == "inverse_frequency"
                else (train_pixels > 0).astype(np.float32))
-    s1_dates = dataset.get("s1_dates", []) if config.model.name in S1_MODELS else []
+    # the Sentinel-1 dates of the tiles trained on (dataset.json's s1_dates when they are all its tiles), checked
+    # by the sampler to be the same on every tile; () for an S2-only model
+    s1_dates = list(sampler.s1_dates)
     with generator_rng():  # the model's random state becomes resettable at every step (see .rng)
         model = get_model(config.model.name, n_dates, len(bands), len(sampler.class_codes),
                           n_groups=config.model.n_groups,
@@ -195,6 +198,7 @@ def _train(config: Config, resume: bool) -> dict:
 
     metadata = ModelMetadata(band_names=bands, class_codes=sampler.class_codes, percentiles=sampler.percentiles,
                              nomenclature=dataset["nomenclature"], dates=dataset["dates"],
+                             s1_dates=sampler.s1_dates, s1_percentiles=sampler.s1_percentiles,
                              spectral_indices=INDEX_NAMES if config.data.indices else (),
                              extra={"config": config.to_dict()})
     history, steps_log, writer = _open_logs(run_dir, config, start_epoch, start_step) if rank == 0 else ([], [], None)
