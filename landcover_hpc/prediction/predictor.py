@@ -4,7 +4,9 @@
 :func:`.produce.produce_maps`, which owns the windows, reading, MPI sharing, resume and the map files. The
 classifier normalises a window with the percentiles stored in the model (in the driver's reader thread,
 into one of two reused input buffers) and runs the model's compiled forward pass on it; the class of a pixel
-is the most probable one, its confidence rint(100 x that probability).
+is the most probable one, its confidence rint(100 x that probability). A patch classifier
+(``models.names.PATCH_MODELS``) gets :class:`.patches.PatchClassifier` instead, with the window overlap its
+patches need.
 """
 
 from __future__ import annotations
@@ -16,6 +18,7 @@ import numpy as np
 
 from ..data.store import TileStore
 from ..errors import InputFormatError, InputNotFoundError
+from ..models.names import PATCH_MODELS
 from ..sampling.transforms import model_input
 from .produce import maps_from_probabilities, produce_maps, read_padded
 
@@ -31,6 +34,8 @@ class PredictOptions:
     checkpoint_every: int = 4  # rounds of windows between two resume points
     force: bool = False
     quicklook: bool = True
+    patch_stride: int = 8  # patch classifiers (models.names.PATCH_MODELS): px between patch centres, the side of
+                           # the block given each patch's class (prediction/patches.py); unused by dense models
 
 
 class KerasClassifier:
@@ -104,7 +109,13 @@ def predict_tile(store_path: str | Path, model_path: str | Path, out_dir: str | 
     try:
         model, meta = loaded if loaded is not None else load_model(model_path, precision=options.precision)
         _check_compatible(store, meta, model_path)
-        return produce_maps(store, KerasClassifier(model, meta, options.precision), model_path, out_dir, options,
-                            comm)
+        if meta.spec is not None and meta.spec.architecture in PATCH_MODELS:
+            from .patches import PatchClassifier, patch_options
+
+            classifier = PatchClassifier(model, meta, options.precision, options.patch_stride)
+            options = patch_options(options, classifier.patch_size)
+        else:
+            classifier = KerasClassifier(model, meta, options.precision)
+        return produce_maps(store, classifier, model_path, out_dir, options, comm)
     finally:
         store.close()
