@@ -37,6 +37,9 @@ class PredictConfig(Section):
                                                        "window keeps its pixels >= overlap/2 px from its border")
     checkpoint_every: int = Field(_D.checkpoint_every, ge=1, description="rounds of windows between resume points")
     threads: int | None = Field(None, ge=1, description="threads per rank (default: from the allocation)")
+    patch_stride: int = Field(_D.patch_stride, ge=1, description="patch classifiers (res_ensemble4, ...): px "
+                                                                 "between the centres of the classified patches, "
+                                                                 "each giving its class to a block of this side")
     force: bool = Field(_D.force, description="recompute maps that are up to date")
     quicklook: bool = Field(_D.quicklook, description="draw the PNG quicklook")
 
@@ -51,4 +54,5 @@ class PredictConfig(Section):
     def options(self) -> PredictOptions:
         """The library's window options."""
         return PredictOptions(window=self.window, overlap=self.overlap, precision=self.precision,
-                              checkpoint_every=self.checkpoint_every, force=self.force, quicklook=self.quicklook)
+                              checkpoint_every=self.checkpoint_every, force=self.force, quicklook=self.quicklook,
+                              patch_stride=self.patch_stride)

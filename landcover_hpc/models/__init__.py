@@ -6,7 +6,9 @@ Every model takes a normalised window ``(B, H, W, T*C')`` float32 in date-major 
 The models are fully convolutional; H and W must be multiples of 4.
 
 - ``registry``: ``get_model(name, ...)``, the one way to build a model by name;
-- ``architectures``: one builder per architecture (fgunet, unet, mlp, lstm, tsfgunet);
+- ``architectures``: one builder per architecture of the paper (fgunet, unet, mlp, lstm, tsfgunet);
+- ``resnets``: Qiu et al.'s multiseasonal ResNet patch classifiers (res_ensemble4/8, st_resnet, re_resnet);
+- ``dates``: which dates the models that take a few (seasons) gather from the stack;
 - ``losses``: label encoding, class weights and the weighted sparse cross-entropy;
 - ``persistence``: one HDF5 artefact per trained model (weights + metadata), written atomically;
 - ``inference``: window-size check and one-window prediction;
@@ -26,6 +28,7 @@ from .names import MODEL_NAMES, PRECISIONS
 # TensorFlow-free ``names`` module, must not cost a TensorFlow import (configs are checked on login nodes).
 _LAZY = {
     "architectures": ("build_fgunet", "build_unet", "build_mlp", "build_lstm", "build_tsfgunet"),
+    "resnets": ("build_res_ensemble4", "build_res_ensemble8", "build_st_resnet", "build_re_resnet"),
     "flops": ("flops_per_pixel",),
     "inference": ("SIZE_MULTIPLE", "check_window_size", "forward_function", "predict_window"),
     "losses": ("class_weights", "weighted_sparse_crossentropy", "WeightedSparseCrossEntropy"),
@@ -46,6 +49,10 @@ __all__ = [
     "build_mlp",
     "build_lstm",
     "build_tsfgunet",
+    "build_res_ensemble4",
+    "build_res_ensemble8",
+    "build_st_resnet",
+    "build_re_resnet",
     "check_window_size",
     "forward_function",
     "predict_window",

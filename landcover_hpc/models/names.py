@@ -8,11 +8,12 @@ these names and checks at import that both agree.
 
 from __future__ import annotations
 
-__all__ = ["MODEL_NAMES", "PRECISIONS", "GROUPED_MODELS", "S1_MODELS", "SELECTED_DATE_COUNTS",
+__all__ = ["MODEL_NAMES", "PRECISIONS", "GROUPED_MODELS", "S1_MODELS", "SELECTED_DATE_COUNTS", "PATCH_MODELS",
            "S1_CHANNELS_PER_DATE", "DEFAULT_N_GROUPS", "DEFAULT_DROPOUT", "DEFAULT_PRECISION"]
 
-#: Valid architecture names, in the order of the paper's Table 2 comparison.
-MODEL_NAMES: tuple[str, ...] = ("fgunet", "unet", "mlp", "lstm", "tsfgunet")
+#: Valid architecture names: the paper's Table 2 comparison, then the models of other papers (issue 17).
+MODEL_NAMES: tuple[str, ...] = ("fgunet", "unet", "mlp", "lstm", "tsfgunet",
+                                "res_ensemble4", "res_ensemble8", "st_resnet", "re_resnet")
 #: Valid ``precision`` values: float32, or bfloat16 compute with float32 weights and softmax.
 PRECISIONS: tuple[str, ...] = ("float32", "bfloat16")
 #: Models that split the dates into ``n_groups`` temporal groups (which must divide the dates).
@@ -26,7 +27,12 @@ S1_MODELS: tuple[str, ...] = ()
 #: indices to the builder as ``date_indices`` (and ``s1_date_indices``, the S1 date closest to each, for the
 #: models of :data:`S1_MODELS`); the model takes the whole stack and gathers its dates itself, so sampling and
 #: prediction are the same as for any model, and the indices are saved with the model (``ModelSpec.options``).
-SELECTED_DATE_COUNTS: dict[str, int] = {}
+SELECTED_DATE_COUNTS: dict[str, int] = {"res_ensemble4": 4, "res_ensemble8": 4, "st_resnet": 4, "re_resnet": 4}
+#: Patch classifiers (Qiu et al.'s ResNets, ``models/resnets.py``): one class per P x P patch, broadcast to its
+#: pixels in training; ``landcover-predict`` maps them with ``prediction.patches.PatchClassifier`` (a P x P
+#: patch every ``patch_stride`` px) instead of dense windows, and training records the patch size P in their
+#: spec (builder option ``patch_size``).
+PATCH_MODELS: tuple[str, ...] = ("res_ensemble4", "res_ensemble8", "st_resnet", "re_resnet")
 #: Channels per Sentinel-1 date: VV and VH backscatter (``data.tiles.S1_POLARISATIONS``; a test checks both agree).
 S1_CHANNELS_PER_DATE = 2
 

@@ -17,6 +17,7 @@ from ..errors import ConfigError
 from .architectures import PRECISION_POLICIES, build_fgunet, build_lstm, build_mlp, build_tsfgunet, build_unet
 from .names import (DEFAULT_DROPOUT, DEFAULT_N_GROUPS, DEFAULT_PRECISION, MODEL_NAMES, PRECISIONS, S1_CHANNELS_PER_DATE,
                     S1_MODELS)
+from .resnets import build_re_resnet, build_res_ensemble4, build_res_ensemble8, build_st_resnet
 
 __all__ = ["MODEL_NAMES", "PRECISIONS", "ModelSpec", "get_model", "model_spec"]
 
@@ -26,6 +27,10 @@ _BUILDERS: dict[str, Callable[..., tf.keras.Model]] = {
     "mlp": build_mlp,
     "lstm": build_lstm,
     "tsfgunet": build_tsfgunet,
+    "res_ensemble4": build_res_ensemble4,
+    "res_ensemble8": build_res_ensemble8,
+    "st_resnet": build_st_resnet,
+    "re_resnet": build_re_resnet,
 }
 # The configs validate against models.names (no TensorFlow); a builder or policy added here must be named there.
 assert tuple(_BUILDERS) == MODEL_NAMES, f"models.names.MODEL_NAMES {MODEL_NAMES} != builders {tuple(_BUILDERS)}"
@@ -112,7 +117,8 @@ def get_model(
     """Build an uncompiled model by architecture name.
 
     Args:
-        name: one of :data:`MODEL_NAMES` (``fgunet``, ``unet``, ``mlp``, ``lstm``, ``tsfgunet``).
+        name: one of :data:`MODEL_NAMES` (``fgunet``, ``unet``, ``mlp``, ``lstm``, ``tsfgunet``, and the models of
+            other papers, e.g. ``res_ensemble4``).
         n_dates: T, dates of the regular date grid.
         n_bands: C, spectral bands per date.
         n_classes: K, classes of the nomenclature.

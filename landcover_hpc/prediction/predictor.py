@@ -7,7 +7,9 @@ into one of two reused input buffers) and runs the model's compiled forward pass
 is the most probable one, its confidence rint(100 x that probability). A Sentinel-1 model (``spec.n_s1_dates``
 > 0) gets the window of the tile's Sentinel-1 stack too, read by the driver after the Sentinel-2 channels,
 normalised with the model's Sentinel-1 percentiles and appended after the Sentinel-2 channels (as the sampler
-does in training); the tile's Sentinel-1 dates must be the model's.
+does in training); the tile's Sentinel-1 dates must be the model's. A patch classifier
+(``models.names.PATCH_MODELS``) gets :class:`.patches.PatchClassifier` instead, with the window overlap its
+patches need.
 """
 
 from __future__ import annotations
@@ -19,6 +21,7 @@ import numpy as np
 
 from ..data.store import TileStore
 from ..errors import InputFormatError, InputNotFoundError
+from ..models.names import PATCH_MODELS
 from ..sampling.transforms import model_input
 from .produce import maps_from_probabilities, produce_maps, read_padded
 
@@ -34,6 +37,8 @@ class PredictOptions:
     checkpoint_every: int = 4  # rounds of windows between two resume points
     force: bool = False
     quicklook: bool = True
+    patch_stride: int = 8  # patch classifiers (models.names.PATCH_MODELS): px between patch centres, the side of
+                           # the block given each patch's class (prediction/patches.py); unused by dense models
 
 
 class KerasClassifier:
@@ -117,7 +122,13 @@ def predict_tile(store_path: str | Path, model_path: str | Path, out_dir: str | 
     try:
         model, meta = loaded if loaded is not None else load_model(model_path, precision=options.precision)
         _check_compatible(store, meta, model_path)
-        return produce_maps(store, KerasClassifier(model, meta, options.precision), model_path, out_dir, options,
-                            comm)
+        if meta.spec is not None and meta.spec.architecture in PATCH_MODELS:
+            from .patches import PatchClassifier, patch_options
+
+            classifier = PatchClassifier(model, meta, options.precision, options.patch_stride)
+            options = patch_options(options, classifier.patch_size)
+        else:
+            classifier = KerasClassifier(model, meta, options.precision)
+        return produce_maps(store, classifier, model_path, out_dir, options, comm)
     finally:
         store.close()

@@ -125,7 +125,7 @@ def _train(config: Config, resume: bool) -> dict:
 
     from ..models import ModelMetadata, class_weights, get_model, save_model
     from ..models.dates import date_options
-    from ..models.names import S1_MODELS
+    from ..models.names import PATCH_MODELS, S1_MODELS
     from ..sampling import PatchSampler, SamplerOptions
     from ..sampling.transforms import INDEX_NAMES
 
@@ -162,7 +162,9 @@ def _train(config: Config, resume: bool) -> dict:
                           n_groups=config.model.n_groups,
                           extra_channels_per_date=len(INDEX_NAMES) if config.data.indices else 0,
                           precision=config.model.precision, dropout=config.model.dropout, n_s1_dates=len(s1_dates),
-                          **date_options(config.model.name, dataset["dates"], s1_dates, config.model.dates))
+                          **date_options(config.model.name, dataset["dates"], s1_dates, config.model.dates),
+                          # a patch classifier's map slides patches of the size it was trained on
+                          **({"patch_size": sampler.patch_size} if config.model.name in PATCH_MODELS else {}))
     base = (tf.keras.optimizers.legacy.Adam(tcfg.learning_rate) if tcfg.optimizer == "adam"
             else tf.keras.optimizers.legacy.SGD(tcfg.learning_rate))
     optimizer = hvd.DistributedOptimizer(base)

@@ -17,11 +17,18 @@ def test_models_output_is_per_pixel_probabilities(name, rng, small):
     np.testing.assert_allclose(probabilities.sum(-1), 1.0, rtol=1e-5)
 
 
+def _heads(model, prefix):
+    """The layers named ``prefix`` or ``prefix_...`` (the ensembles have one logits/probabilities pair per voter)."""
+    found = [layer for layer in model.layers if layer.name == prefix or layer.name.startswith(prefix + "_")]
+    assert found, f"{model.name} has no {prefix} layer"
+    return found
+
+
 @pytest.mark.parametrize("name", MODEL_NAMES)
 def test_models_logits_are_linear_and_softmax_separate(name, small):
     model = get_model(name, **small)
-    assert model.get_layer("logits").activation is tf.keras.activations.linear
-    assert isinstance(model.get_layer("probabilities"), tf.keras.layers.Softmax)
+    assert all(layer.activation is tf.keras.activations.linear for layer in _heads(model, "logits"))
+    assert all(isinstance(layer, tf.keras.layers.Softmax) for layer in _heads(model, "probabilities"))
 
 
 def test_models_same_model_predicts_patch_and_512_window(rng):
@@ -204,10 +211,10 @@ def test_models_bfloat16_per_layer_without_global_policy(name, small_window, sma
     mixed = get_model(name, **small, precision="bfloat16")
     plain = get_model(name, **small)
     assert tf.keras.mixed_precision.global_policy().name == before == "float32"
-    assert mixed.get_layer("logits").compute_dtype == "bfloat16"
-    assert mixed.get_layer("probabilities").compute_dtype == "float32"
+    assert {layer.compute_dtype for layer in _heads(mixed, "logits")} == {"bfloat16"}
+    assert {layer.compute_dtype for layer in _heads(mixed, "probabilities")} == {"float32"}
     assert all(w.dtype == tf.float32 for w in mixed.weights)
-    assert plain.get_layer("logits").compute_dtype == "float32"
+    assert {layer.compute_dtype for layer in _heads(plain, "logits")} == {"float32"}
     assert mixed.count_params() == plain.count_params()
     mixed.set_weights(plain.get_weights())
     out = mixed(small_window, training=False)

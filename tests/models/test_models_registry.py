@@ -17,7 +17,7 @@ def test_models_parameter_counts_match_paper(name):
 
 
 def test_models_registry_lists_every_architecture():
-    assert set(MODEL_NAMES) == set(PAPER_PARAMETERS)
+    assert set(PAPER_PARAMETERS) <= set(MODEL_NAMES)  # the other papers' models: tests/models/test_models_resnets.py
 
 
 def test_models_unknown_name_lists_valid_names():

@@ -38,7 +38,7 @@ def main(out: str, names: list[str]) -> None:
             result[f"update_{precision}"] = np.concatenate(
                 [(w - w0).ravel() for w, w0 in zip(model.get_weights(), initial)])
         mixed = models["bfloat16"]
-        result["compute_dtype"] = mixed.get_layer("logits").compute_dtype
+        result["compute_dtype"] = next(layer for layer in mixed.layers if layer.name.startswith("logits")).compute_dtype
         result["weight_dtypes"] = sorted({w.dtype.name for w in mixed.get_weights()})
         result["loss_scaled"] = isinstance(mixed.optimizer, tf.keras.mixed_precision.LossScaleOptimizer)
         np.savez(Path(out) / f"{name}.npz", **result)
