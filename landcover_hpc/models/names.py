@@ -8,11 +8,17 @@ these names and checks at import that both agree.
 
 from __future__ import annotations
 
-__all__ = ["MODEL_NAMES", "PRECISIONS", "GROUPED_MODELS", "S1_MODELS", "SELECTED_DATE_COUNTS",
+__all__ = ["MODEL_NAMES", "TABLE2_MODELS", "PRECISIONS", "GROUPED_MODELS", "S1_MODELS", "SELECTED_DATE_COUNTS",
            "S1_CHANNELS_PER_DATE", "DEFAULT_N_GROUPS", "DEFAULT_DROPOUT", "DEFAULT_PRECISION"]
 
-#: Valid architecture names, in the order of the paper's Table 2 comparison.
-MODEL_NAMES: tuple[str, ...] = ("fgunet", "unet", "mlp", "lstm", "tsfgunet")
+#: The paper's Table 2 comparison (Stoian et al. 2019), in its order: ``models.architectures``.
+TABLE2_MODELS: tuple[str, ...] = ("fgunet", "unet", "mlp", "lstm", "tsfgunet")
+#: Valid architecture names: Table 2, then the models of other papers (SEED-MODELS.md): the U-Net + ConvLSTM of
+#: the roads paper and the ConvLSTM(+Inception) U-Nets of Wenger et al. 2022 (``models.sequence_unets``), TWINNS of
+#: Ienco et al. 2019 (``models.twinns``).
+MODEL_NAMES: tuple[str, ...] = TABLE2_MODELS + (
+    "unet_convlstm", "convlstm_unet_s2", "convlstm_inception_unet_s2", "convlstm_unet_s1s2",
+    "convlstm_inception_unet_s1s2", "twinns_s2", "twinns")
 #: Valid ``precision`` values: float32, or bfloat16 compute with float32 weights and softmax.
 PRECISIONS: tuple[str, ...] = ("float32", "bfloat16")
 #: Models that split the dates into ``n_groups`` temporal groups (which must divide the dates).
@@ -20,13 +26,14 @@ GROUPED_MODELS: tuple[str, ...] = ("fgunet", "unet", "mlp")
 #: Models that take Sentinel-1 beside Sentinel-2. Their input is the S2 stack followed by the S1 stack:
 #: ``(B, H, W, T*C' + T1*2)``, the S1 part date-major (date 1: VV, VH; date 2: ...), normalised like the S2 part
 #: with the store's own S1 percentiles. They are built with ``n_s1_dates=T1 > 0``; every other model with 0.
-S1_MODELS: tuple[str, ...] = ()
+S1_MODELS: tuple[str, ...] = ("convlstm_unet_s1s2", "convlstm_inception_unet_s1s2", "twinns")
 #: Models that use a selection of the dates (seasons, monthly dates): name -> number of S2 dates. Training picks
 #: them from the store's dates (``models.dates.select_dates``, or ``model.dates`` of the config) and passes their
 #: indices to the builder as ``date_indices`` (and ``s1_date_indices``, the S1 date closest to each, for the
 #: models of :data:`S1_MODELS`); the model takes the whole stack and gathers its dates itself, so sampling and
 #: prediction are the same as for any model, and the indices are saved with the model (``ModelSpec.options``).
-SELECTED_DATE_COUNTS: dict[str, int] = {}
+SELECTED_DATE_COUNTS: dict[str, int] = {  # Wenger et al. 2022: one date a month in Jul, Aug, Sep, Nov
+    "convlstm_unet_s2": 4, "convlstm_inception_unet_s2": 4, "convlstm_unet_s1s2": 4, "convlstm_inception_unet_s1s2": 4}
 #: Channels per Sentinel-1 date: VV and VH backscatter (``data.tiles.S1_POLARISATIONS``; a test checks both agree).
 S1_CHANNELS_PER_DATE = 2
 
