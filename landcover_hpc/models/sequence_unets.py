@@ -18,7 +18,8 @@ are already multiples is unchanged. Dates: the Wenger models take 4 of the T dat
 chosen by the trainer (``models.dates``) and passed as ``date_indices`` (``s1_date_indices``); they receive the
 whole stack and gather their dates in the graph (``SelectDates``), so sampling and prediction are unchanged.
 
-Parameters for the demo's T=33, C=10, K=17 (T1=33 for S1; none of the papers gives a count): see the builders.
+Parameters for the demo's T=33, C=10, K=17 (T1=33 for S1; none of the papers gives a count): see the builders
+(``tests/models/test_models_sequence_unets.py`` checks them).
 """
 
 from __future__ import annotations
@@ -189,7 +190,7 @@ def build_unet_convlstm(
     convolutions followed by BN have no bias. No dropout in the paper: ``dropout`` is validated, not used.
     The input is zero-padded to a multiple of 16 inside the graph (module docstring).
 
-    Parameters (T=33, C=10, K=17): 2 036 853; they do not depend on T.
+    Parameters (T=33, C=10, K=17): 7 117 186 (7 112 258 trainable); they do not depend on T.
 
     Arguments as ``architectures.build_mlp`` (``n_groups`` unused). Returns ``(B, H, W, T*C')`` ->
     ``(B, H, W, K)`` probabilities.
@@ -294,7 +295,7 @@ def build_convlstm_unet_s2(
     fused features are zero-padded to a multiple of 32 in the graph (module docstring). No dropout in the
     paper: ``dropout`` is validated, not used.
 
-    Parameters (T=33, C=10, K=17): 23 783 729 (they do not depend on T: 4 dates are used).
+    Parameters (T=33, C=10, K=17): 23 819 809 (they do not depend on T: 4 dates are used).
 
     Args:
         date_indices: the 4 S2 dates (indices into the T); default evenly spread over the index grid. Training
@@ -323,7 +324,7 @@ def build_convlstm_inception_unet_s2(
     concatenated (96 + C' channels) after the ConvLSTM's 32, then the same U-Net. The paper's tables show the
     Inception model with S1+S2 only; this S2-only variant completes the ablation.
 
-    Parameters (T=33, C=10, K=17): 24 020 689.
+    Parameters (T=33, C=10, K=17): 23 892 161.
     """
     return _wenger("convlstm_inception_unet_s2", n_dates, n_bands, n_classes, n_groups, extra_channels_per_date,
                    precision, dropout, spatial_shape, date_indices, 0, None, inception=True)
@@ -347,7 +348,7 @@ def build_convlstm_unet_s1s2(
 
     Input ``(B, H, W, T*C' + T1*2)``: the S2 stack, then the S1 stack (VV, VH per date).
 
-    Parameters (T=33, C=10, K=17, T1=33): 23 859 313.
+    Parameters (T=33, C=10, K=17, T1=33): 23 877 537.
 
     Args:
         n_s1_dates: T1 >= 1, the Sentinel-1 dates of the input.
@@ -378,7 +379,7 @@ def build_convlstm_inception_unet_s1s2(
     sensors (C' + 2 channels: 10 + 2 = 12 in the paper), concatenated after the two ConvLSTMs (32 + 32 + 96 + 12
     = 172 channels into the U-Net for C' = 10).
 
-    Parameters (T=33, C=10, K=17, T1=33): ?.
+    Parameters (T=33, C=10, K=17, T1=33): 23 953 281.
     """
     _require_s1("convlstm_inception_unet_s1s2", n_s1_dates)
     return _wenger("convlstm_inception_unet_s1s2", n_dates, n_bands, n_classes, n_groups, extra_channels_per_date,

@@ -159,8 +159,12 @@ def _stream(padded, window, sensor, n_dates, per_date, offset, width, policy):
                           dtype=policy)(x)
         x = layers.BatchNormalization(name=f"{sensor}_rnn_bn{i}", dtype=policy)(x)
     sequences = DatesToPixelSequences(n_dates, name=f"{sensor}_pixel_sequences", dtype=policy)(x)
-    states = layers.GRU(2 * width, return_sequences=True, reset_after=False, dropout=TWINNS_DROPOUT,
-                        name=f"{sensor}_gru", dtype=policy)(sequences)
+    # The GRU's input dropout as a layer before it: one mask per pixel sequence, shared over time like Keras'
+    # GRU(dropout=), whose cell's mask cache cannot be traversed by training.rng (tf.Module._flatten fails).
+    sequences = layers.Dropout(TWINNS_DROPOUT, noise_shape=(None, 1, 2 * width), name=f"{sensor}_gru_dropout",
+                               dtype=policy)(sequences)
+    states = layers.GRU(2 * width, return_sequences=True, reset_after=False, name=f"{sensor}_gru",
+                        dtype=policy)(sequences)
     attended = TemporalAttention(name=f"{sensor}_attention", dtype=policy)(states)
     rnn = PixelsToMap(name=f"{sensor}_rnn_map", dtype=policy)([attended, window])
     return [(f"{sensor}_cnn", cnn), (f"{sensor}_rnn", rnn)]
@@ -214,7 +218,8 @@ def build_twinns(
     - CNN branch on the dates stacked on channels (not stated: SEED-MODELS.md's choice): Conv3x3(l) valid,
       Conv3x3(2l) valid, Conv1x1(2l), each ReLU -> BatchNorm -> Dropout(0.4) -> ``cnn`` feature (2l);
     - attentive ConvGRU branch: per date, weights shared over time, Conv3x3(l) valid and Conv3x3(2l) valid, each
-      ReLU -> BatchNorm; GRU(2l, ``reset_after=False``: the paper's equations, input dropout 0.4), attention over
+      ReLU -> BatchNorm; GRU(2l, ``reset_after=False``: the paper's equations; input dropout 0.4, one mask per
+      pixel sequence), attention over
       the T states -> ``rnn`` feature (2l).
 
     Fusion: concat (S1 cnn, S1 rnn, S2 cnn, S2 rnn: 3072 for the paper's widths, stated) -> Dense(1024, ReLU) x 2
@@ -223,7 +228,8 @@ def build_twinns(
     bands and 6 indices) and 8-bit rescaled S1 dB are the store's C' channels and percentile-normalised S1 here;
     ``dropout`` (config) is validated, not used: the paper's 0.4 is.
 
-    Parameters (T=33, C=10, K=17, T1=33, paper widths): ?. Training cost: README.
+    Parameters (T=33, C=10, K=17, T1=33, paper widths): 28 310 101 (they grow with T and T1 through the CNN
+    branch's first convolution: 9 x T x C' x l). Training cost: README.
 
     Args:
         n_s1_dates: T1 >= 1, the Sentinel-1 dates after the S2 stack in the input.
@@ -251,7 +257,7 @@ def build_twinns_s2(
     """TWINNS(S2), the paper's single-stream ablation: :func:`build_twinns` with the S2 stream only (2 auxiliary
     heads, output ``(p_fus + 0.5 (p_cnn + p_rnn)) / 2``).
 
-    Parameters (T=33, C=10, K=17, paper widths): ?.
+    Parameters (T=33, C=10, K=17, paper widths): 22 618 163.
     """
     return _twinns("twinns_s2", n_dates, n_bands, n_classes, n_groups, extra_channels_per_date, precision, dropout,
                    spatial_shape, 0, filters_s2, 1, fusion_units)
