@@ -89,12 +89,13 @@ def test_twinns_loss_is_fusion_plus_half_the_auxiliary_losses(rng):
 def test_twinns_training_step_trains_the_auxiliary_heads(rng):
     """The trainer's step (train_on_batch, globally scaled loss) includes the auxiliary terms: the auxiliary
     classifiers, which only they reach, move."""
+    tf.keras.utils.set_random_seed(0)
     model = _twinns()
     loss = ScaledLoss(np.ones(4, np.float32), architecture="twinns")
     model.compile(optimizer=tf.keras.optimizers.legacy.SGD(0.1), loss=loss)
     before = {h: model.get_layer(h).get_weights()[0].copy() for h in ("aux_s1_rnn_logits", "aux_s2_cnn_logits")}
     value = train_step(model, loss, _input(rng), rng.integers(1, 5, (2, 8, 8)), None, 1)
-    assert value == pytest.approx(3 * np.log(4), rel=0.2)  # 5 losses near log K, weights 1 + 4 x 0.5
+    assert 2 * np.log(4) < value < 4 * np.log(4)  # 5 losses near log K at the start, weights 1 + 4 x 0.5
     for head, kernel in before.items():
         assert np.abs(model.get_layer(head).get_weights()[0] - kernel).max() > 0, head
 
@@ -102,7 +103,7 @@ def test_twinns_training_step_trains_the_auxiliary_heads(rng):
 def test_twinns_gradients_reach_every_branch_and_s1_matters(rng):
     model = _twinns()
     model.compile(loss=WeightedSparseCrossEntropy(np.ones(4, np.float32)))
-    x, y = _input(rng), rng.integers(1, 5, (2, 8, 8))
+    x, y = _input(rng), tf.constant(rng.integers(1, 5, (2, 8, 8)))
     with tf.GradientTape() as tape:
         loss = model.compute_loss(x, y, model(x, training=True))
     for weight, gradient in zip(model.trainable_weights, tape.gradient(loss, model.trainable_weights)):
