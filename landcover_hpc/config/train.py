@@ -32,6 +32,9 @@ class ModelConfig(Section):
     dates: list[int] | None = Field(
         None, description="S2 date indices for the models that take a few dates (models.names.SELECTED_DATE_COUNTS); "
                           "none: spread evenly over the series (models/dates.py)")
+    options: dict[str, int | float] = Field(
+        default_factory=dict, description="further builder arguments of the architecture, e.g. smaller widths of "
+                                          "twinns (filters_s2, filters_s1, fusion_units); none: the paper's")
 
 
 class DataConfig(Section):

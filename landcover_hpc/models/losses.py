@@ -24,7 +24,8 @@ import tensorflow as tf
 
 from ..errors import ConfigError
 
-__all__ = ["class_weights", "weighted_sparse_crossentropy", "WeightedSparseCrossEntropy", "class_indices"]
+__all__ = ["class_weights", "weighted_sparse_crossentropy", "WeightedSparseCrossEntropy", "class_indices", "soft_iou",
+           "CrossEntropyIoU"]
 
 _EPSILON = 1e-7
 
@@ -120,3 +121,48 @@ class WeightedSparseCrossEntropy(tf.keras.losses.Loss):
 
     def get_config(self):
         return {"class_weights": self.class_weights.tolist(), "name": self.name}
+
+
+def soft_iou(y_true: tf.Tensor, y_pred: tf.Tensor) -> tf.Tensor:
+    """Soft Jaccard index of Iglovikov et al. (the roads paper's J): ``mean(y * p / (y + p - y * p))``.
+
+    The mean runs over the labelled pixels and the K classes of their one-hot labels ``y``; unlabelled pixels
+    (index 0) take no part. A class channel where ``y = 0`` contributes 0, so for one-hot labels J is the mean
+    probability of the true class divided by K (at most 1 / K; ``-log J`` differs from ``-log`` of that mean
+    by the constant ``log K``). Returns 1 (``-log J = 0``) for a batch without labelled pixels.
+    """
+    y_pred = tf.clip_by_value(tf.cast(y_pred, tf.float32), _EPSILON, 1.0)
+    labels = class_indices(y_true, y_pred.shape.rank)
+    one_hot = tf.one_hot(labels - 1, depth=tf.shape(y_pred)[-1], dtype=tf.float32)
+    labelled = tf.cast(labels > 0, tf.float32)[..., None]
+    ratio = one_hot * y_pred / (one_hot + y_pred - one_hot * y_pred)
+    count = tf.reduce_sum(labelled) * tf.cast(tf.shape(y_pred)[-1], tf.float32)
+    return tf.where(count > 0, tf.reduce_sum(ratio * labelled) / tf.maximum(count, 1.0), 1.0)
+
+
+class CrossEntropyIoU(WeightedSparseCrossEntropy):
+    """The roads paper's joint loss ``L = alpha * H - (1 - alpha) * log J`` (``unet_convlstm``).
+
+    H is :func:`weighted_sparse_crossentropy` (the class weights of the training config), J :func:`soft_iou`.
+    alpha is not stated in the paper: 0.5 (SEED-MODELS.md 3.3). Under Horovod the trainer scales the loss of
+    a rank like the cross-entropy (labelled pixels of the rank over those of the global batch): exact for H,
+    for ``log J`` (not a sum over pixels) a weighting of the ranks' batches by their labelled pixels.
+
+    Args:
+        class_weights: ``(K,)`` weights of H.
+        alpha: weight of H in [0, 1].
+    """
+
+    def __init__(self, class_weights: Sequence[float] | np.ndarray, alpha: float = 0.5,
+                 name: str = "crossentropy_iou"):
+        if not 0.0 <= alpha <= 1.0:
+            raise ConfigError(f"alpha={alpha!r} is invalid; it must be in [0, 1]")
+        super().__init__(class_weights, name=name)
+        self.alpha = float(alpha)
+
+    def call(self, y_true, y_pred):
+        crossentropy = weighted_sparse_crossentropy(y_true, y_pred, self.class_weights)
+        return self.alpha * crossentropy - (1.0 - self.alpha) * tf.math.log(soft_iou(y_true, y_pred))
+
+    def get_config(self):
+        return {**super().get_config(), "alpha": self.alpha}

@@ -2,12 +2,14 @@
 
 ``get_model`` validates the name, calls the architecture's builder and attaches a :class:`ModelSpec` to the
 model (``model_spec(model)``): everything needed to build the same network again, which is what
-``persistence.save_model`` writes next to the weights.
+``persistence.save_model`` writes next to the weights. ``training_loss`` gives the loss a model is trained
+with: the weighted cross-entropy, or the loss its paper states (``TRAINING_LOSSES``).
 """
 
 from __future__ import annotations
 
 import dataclasses
+import inspect
 from dataclasses import dataclass, field
 from typing import Any, Callable
 
@@ -15,11 +17,15 @@ import tensorflow as tf
 
 from ..errors import ConfigError
 from .architectures import PRECISION_POLICIES, build_fgunet, build_lstm, build_mlp, build_tsfgunet, build_unet
+from .losses import CrossEntropyIoU, WeightedSparseCrossEntropy
+from .sequence_unets import (build_convlstm_inception_unet_s1s2, build_convlstm_inception_unet_s2,
+                             build_convlstm_unet_s1s2, build_convlstm_unet_s2, build_unet_convlstm)
+from .twinns import build_twinns, build_twinns_s2
 from .names import (DEFAULT_DROPOUT, DEFAULT_N_GROUPS, DEFAULT_PRECISION, MODEL_NAMES, PRECISIONS, S1_CHANNELS_PER_DATE,
                     S1_MODELS)
 from .resnets import build_re_resnet, build_res_ensemble4, build_res_ensemble8, build_st_resnet
 
-__all__ = ["MODEL_NAMES", "PRECISIONS", "ModelSpec", "get_model", "model_spec"]
+__all__ = ["MODEL_NAMES", "PRECISIONS", "ModelSpec", "get_model", "model_spec", "training_loss", "TRAINING_LOSSES"]
 
 _BUILDERS: dict[str, Callable[..., tf.keras.Model]] = {
     "fgunet": build_fgunet,
@@ -31,7 +37,17 @@ _BUILDERS: dict[str, Callable[..., tf.keras.Model]] = {
     "res_ensemble8": build_res_ensemble8,
     "st_resnet": build_st_resnet,
     "re_resnet": build_re_resnet,
+    "unet_convlstm": build_unet_convlstm,
+    "convlstm_unet_s2": build_convlstm_unet_s2,
+    "convlstm_inception_unet_s2": build_convlstm_inception_unet_s2,
+    "convlstm_unet_s1s2": build_convlstm_unet_s1s2,
+    "convlstm_inception_unet_s1s2": build_convlstm_inception_unet_s1s2,
+    "twinns_s2": build_twinns_s2,
+    "twinns": build_twinns,
 }
+#: Models trained with another loss than the weighted cross-entropy: the joint cross-entropy + IoU of the roads
+#: paper. (TWINNS' auxiliary terms are added by the model itself, ``twinns.AuxiliaryLossModel``.)
+TRAINING_LOSSES: dict[str, type[WeightedSparseCrossEntropy]] = {"unet_convlstm": CrossEntropyIoU}
 # The configs validate against models.names (no TensorFlow); a builder or policy added here must be named there.
 assert tuple(_BUILDERS) == MODEL_NAMES, f"models.names.MODEL_NAMES {MODEL_NAMES} != builders {tuple(_BUILDERS)}"
 assert tuple(PRECISION_POLICIES) == PRECISIONS, f"models.names.PRECISIONS {PRECISIONS} != {tuple(PRECISION_POLICIES)}"
@@ -147,6 +163,10 @@ def get_model(
                  f"Sentinel-1 models: {', '.join(S1_MODELS) or 'none'}")
     if name in S1_MODELS:
         options = {**options, "n_s1_dates": n_s1_dates}
+    allowed = set(inspect.signature(_BUILDERS[name]).parameters) - set(inspect.signature(get_model).parameters)
+    unknown = sorted(set(options) - allowed - {"n_s1_dates"})
+    if unknown:
+        raise ConfigError(f"model {name!r} has no option {unknown}; its options: {sorted(allowed) or 'none'}")
     model = _BUILDERS[name](
         n_dates,
         n_bands,
@@ -187,3 +207,9 @@ def model_spec(model: tf.keras.Model) -> ModelSpec:
             f"model {model.name!r} has no landcover_hpc spec; build it with landcover_hpc.models.get_model"
         )
     return spec
+
+
+def training_loss(name: str, class_weights) -> WeightedSparseCrossEntropy:
+    """The loss model ``name`` is trained with, on ``(K,)`` class weights: ``TRAINING_LOSSES[name]`` or the
+    weighted sparse cross-entropy."""
+    return TRAINING_LOSSES.get(name, WeightedSparseCrossEntropy)(class_weights)

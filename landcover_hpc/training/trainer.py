@@ -48,6 +48,7 @@ from ..errors import InputNotFoundError
 from ..interrupt import StopRequested, received_signal_name, stop_requested
 from ..io import atomic_path, remove_temporaries, write_text_atomic
 from ..models import WeightedSparseCrossEntropy
+from ..models.registry import training_loss
 from ..locks import locked_output
 from ..parallel import launched_by_mpi, world
 from .checkpoint import check_resumable, load_checkpoint, save_checkpoint
@@ -65,14 +66,22 @@ _RUN_FILES = ("config.yaml", "history.csv", "steps.csv", "checkpoint.h5", "best_
 
 
 class ScaledLoss(WeightedSparseCrossEntropy):
-    """The weighted sparse cross-entropy times a per-step factor (global normalisation, see above)."""
+    """The training loss of a model times a per-step factor (global normalisation, see above).
 
-    def __init__(self, class_weights, name: str = "weighted_crossentropy"):
+    Args:
+        class_weights: ``(K,)`` class weights.
+        architecture: the model's name: its loss is ``models.registry.training_loss(architecture, ...)`` (the
+            weighted sparse cross-entropy unless the model's paper states another); None: the cross-entropy.
+    """
+
+    def __init__(self, class_weights, name: str = "weighted_crossentropy", architecture: str | None = None):
         super().__init__(class_weights, name=name)
         self.scale = tf.Variable(1.0, trainable=False, dtype=tf.float32, name="loss_scale")
+        self.base = training_loss(architecture, class_weights) if architecture else None
 
     def call(self, y_true, y_pred):
-        return self.scale * super().call(y_true, y_pred)
+        unscaled = self.base.call(y_true, y_pred) if self.base is not None else super().call(y_true, y_pred)
+        return self.scale * unscaled
 
 
 def _digest(x: np.ndarray, y: np.ndarray) -> str:
@@ -162,13 +171,14 @@ def _train(config: Config, resume: bool) -> dict:
                           n_groups=config.model.n_groups,
                           extra_channels_per_date=len(INDEX_NAMES) if config.data.indices else 0,
                           precision=config.model.precision, dropout=config.model.dropout, n_s1_dates=len(s1_dates),
+                          **config.model.options,
                           **date_options(config.model.name, dataset["dates"], s1_dates, config.model.dates),
                           # a patch classifier's map slides patches of the size it was trained on
                           **({"patch_size": sampler.patch_size} if config.model.name in PATCH_MODELS else {}))
     base = (tf.keras.optimizers.legacy.Adam(tcfg.learning_rate) if tcfg.optimizer == "adam"
             else tf.keras.optimizers.legacy.SGD(tcfg.learning_rate))
     optimizer = hvd.DistributedOptimizer(base)
-    loss = ScaledLoss(weights)
+    loss = ScaledLoss(weights, architecture=config.model.name)
     model.compile(optimizer=optimizer, loss=loss)
     optimizer._create_all_weights(model.trainable_variables)  # slots exist before restore and broadcast
     generators = random_generators(model)

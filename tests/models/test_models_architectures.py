@@ -3,11 +3,12 @@ import pytest
 import tensorflow as tf
 
 from landcover_hpc.errors import ConfigError, InputFormatError
-from landcover_hpc.models import MODEL_NAMES, check_window_size, forward_function, get_model, predict_window
+from landcover_hpc.models import check_window_size, forward_function, get_model, predict_window
 from landcover_hpc.models.architectures import ByteDropout, DatesToSequence
+from landcover_hpc.models.names import PATCH_MODELS, TABLE2_MODELS
 
 
-@pytest.mark.parametrize("name", MODEL_NAMES)
+@pytest.mark.parametrize("name", TABLE2_MODELS)
 def test_models_output_is_per_pixel_probabilities(name, rng, small):
     model = get_model(name, **small, extra_channels_per_date=2)
     window = rng.random((2, 16, 8, 6 * (4 + 2)), dtype=np.float32)
@@ -24,7 +25,7 @@ def _heads(model, prefix):
     return found
 
 
-@pytest.mark.parametrize("name", MODEL_NAMES)
+@pytest.mark.parametrize("name", TABLE2_MODELS + PATCH_MODELS)
 def test_models_logits_are_linear_and_softmax_separate(name, small):
     model = get_model(name, **small)
     assert all(layer.activation is tf.keras.activations.linear for layer in _heads(model, "logits"))
@@ -205,7 +206,7 @@ def test_byte_dropout_is_seeded_and_identity_at_inference():
     assert ByteDropout(0.5)(odd, training=True).shape == odd.shape
 
 
-@pytest.mark.parametrize("name", MODEL_NAMES)
+@pytest.mark.parametrize("name", TABLE2_MODELS)
 def test_models_bfloat16_per_layer_without_global_policy(name, small_window, small):
     before = tf.keras.mixed_precision.global_policy().name
     mixed = get_model(name, **small, precision="bfloat16")

@@ -9,7 +9,8 @@ import h5py
 import numpy as np
 import pytest
 
-from landcover_hpc.models import MODEL_NAMES, load_model
+from landcover_hpc.models import load_model
+from landcover_hpc.models.names import TABLE2_MODELS
 
 from test_training_distributed import clean_env  # noqa: E402 - the test folder is on sys.path
 
@@ -24,8 +25,8 @@ def run(cmd):
 
 @pytest.mark.slow
 def test_bfloat16_step_of_every_model_follows_the_float32_one(tmp_path):
-    run([sys.executable, str(HERE / "precision_step.py"), str(tmp_path), *MODEL_NAMES])
-    for name in MODEL_NAMES:
+    run([sys.executable, str(HERE / "precision_step.py"), str(tmp_path), *TABLE2_MODELS])
+    for name in TABLE2_MODELS:
         result = np.load(tmp_path / f"{name}.npz")
         assert result["compute_dtype"] == "bfloat16"
         assert list(result["weight_dtypes"]) == ["float32"]  # float32 master weights

@@ -1,0 +1,42 @@
+"""The Sentinel-2 models of the other papers (unet_convlstm, the Wenger U-Nets, TWINNS(S2)) train one short epoch
+under ``mpirun -n 2`` with ``landcover-train`` and map a tile with ``landcover-predict``."""
+
+import sys
+
+import numpy as np
+import pytest
+import rasterio
+
+from landcover_hpc.models import load_model
+
+from test_training_distributed import MPIRUN, run  # noqa: E402 - the test folder is on sys.path
+
+MODELS = {
+    "unet_convlstm": [],
+    "convlstm_unet_s2": ["model.dates=[0, 10, 20, 32]"],
+    "convlstm_inception_unet_s2": [],
+    "twinns_s2": ["model.options={filters_s2: 4, fusion_units: 8}"],  # the paper's widths: README, training cost
+}
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("name", sorted(MODELS))
+def test_paper_model_trains_under_mpirun_and_maps_a_tile(name, tmp_path, train_store):
+    run_dir = tmp_path / "run"
+    run(MPIRUN + ["-n", "2", sys.executable, "-m", "landcover_hpc.cli.train", "--config", "configs/demo.yaml",
+                  f"data.store={train_store}", f"model.name={name}", "model.precision=float32", "training.epochs=1",
+                  "training.batches_per_epoch=1", "training.batch_size=2", "training.validation_batches=1",
+                  "threads=1", f"output.run_dir={run_dir}", *MODELS[name]])
+    model, metadata = load_model(run_dir / "final_model.h5")
+    assert metadata.spec.architecture == name
+    if name.startswith("convlstm"):  # the dates chosen for training are the model's, in its file
+        assert len(metadata.spec.options["date_indices"]) == 4
+    if name == "convlstm_unet_s2":
+        assert metadata.spec.options["date_indices"] == [0, 10, 20, 32]
+    run([sys.executable, "-m", "landcover_hpc.cli.predict", "--store", str(train_store), "--model",
+         str(run_dir / "final_model.h5"), "--out", str(tmp_path / "maps"), "--tiles", "T31UDQ", "--window", "96",
+         "--overlap", "16", "--threads", "2", "--no-quicklook"])
+    with rasterio.open(tmp_path / "maps" / "T31UDQ_classes.tif") as src:
+        classes = src.read(1)
+    assert classes.shape == (160, 160)
+    assert np.isin(np.unique(classes), [0, *metadata.class_codes]).all()
