@@ -44,6 +44,9 @@ class DataConfig(Section):
     augment: bool = Field(True, description="random flips and rotations of the patches")
     balance: Literal[BALANCES] = Field(
         "classes", description="classes: draw each patch's class uniformly (paper); none: as frequent as its patches")
+    validation_balance: Literal[BALANCES] = Field(
+        "none", description="validation patches: none: classes as frequent as in the validation objects, the mix the "
+                            "test evaluation scores; classes: each class equally likely, as the training batches")
     memory_budget: int | None = Field(
         None, ge=0, description="bytes for in-memory tiles per node; none: 80 % of available memory")
 

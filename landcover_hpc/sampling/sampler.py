@@ -50,7 +50,11 @@ class SamplerOptions:
         augment: random rotation/flip of training patches (never of validation patches).
         indices: append NDVI, NDWI and brightness after each date's bands (C + 3 channels per date).
         balance: ``"classes"`` (paper: each patch's class drawn uniformly) or ``"none"`` (classes as frequent
-            as their patch positions); applies to training and validation batches alike.
+            as their patch positions) for training batches.
+        validation_balance: the same choice for validation batches. ``"none"`` (default): the validation
+            patches' classes come as often as in the validation objects, so the validation kappa that picks
+            ``best_model.h5`` and stops the training scores the class mix the test evaluation scores;
+            ``"classes"`` scores each class equally, as the training batches see them.
         memory_budget: bytes of tile stacks a rank may hold in memory; tiles that do not fit are read patch
             by patch from their HDF5 store. None: 80 % of the node's available memory shared equally by the
             ranks of the node. 0: always read on demand.
@@ -65,6 +69,7 @@ class SamplerOptions:
     indices: bool = False
     memory_budget: int | None = None
     balance: str = "classes"
+    validation_balance: str = "none"
     sentinel1: bool = False
 
     def validate(self) -> None:
@@ -73,6 +78,7 @@ class SamplerOptions:
             (isinstance(self.seed, int) and self.seed >= 0, "seed", "an integer >= 0"),
             (self.memory_budget is None or self.memory_budget >= 0, "memory_budget", "None or >= 0 bytes"),
             (self.balance in BALANCES, "balance", " or ".join(BALANCES)),
+            (self.validation_balance in BALANCES, "validation_balance", " or ".join(BALANCES)),
         ]
         for ok, key, allowed in checks:
             if not ok:
@@ -224,8 +230,9 @@ class PatchSampler:
                 table = np.full((n_patches, len(PLAN_FIELDS)), -1, dtype=np.int64)  # no validation position anywhere
             else:
                 rng, _ = batch_rngs(self.options.seed, stream, batch_index)
+                balance = self.options.validation_balance if validation else self.options.balance
                 table = draw_batch_plan(self._positions[split], self.tile_ranks, self.size,
-                                        self.options.batch_size, rng, self.options.balance).to_array()
+                                        self.options.batch_size, rng, balance).to_array()
         table = exchange.broadcast_plan(self.comm, table, n_patches, len(PLAN_FIELDS))
         if table[0, 0] < 0:
             raise InputFormatError(f"{self.store_dir}: no validation patch position in any tile: validation is "

@@ -152,6 +152,7 @@ def _train(config: Config, resume: bool) -> dict:
     sampler = PatchSampler(store_dir, comm, SamplerOptions(batch_size=tcfg.batch_size, seed=tcfg.seed,
                                                           augment=config.data.augment, indices=config.data.indices,
                                                           balance=config.data.balance,
+                                                          validation_balance=config.data.validation_balance,
                                                           memory_budget=config.data.memory_budget,
                                                           sentinel1=config.model.name in S1_MODELS),
                            tiles=config.data.tiles)

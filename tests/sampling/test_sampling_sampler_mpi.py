@@ -155,3 +155,26 @@ def test_percentiles_come_from_the_training_tiles_only(comm, sampling_store):
     with PatchSampler(sampling_store, comm, SamplerOptions(batch_size=B), tiles=tile_ids[:2]) as s:
         ok &= np.array_equal(s.percentiles, want) and not np.array_equal(want, meta["percentiles"])
     assert check(comm, ok)
+
+
+@pytest.mark.parametrize("validation_balance", ["none", "classes"])
+def test_validation_patches_are_drawn_at_the_validation_class_mix_unless_asked_otherwise(
+        comm, sampling_store, validation_balance):
+    """Default ``none``: validation classes as frequent as their validation positions, the mix the test
+    evaluation scores; ``classes``: uniform over the classes; training batches keep their own balance."""
+    from landcover_hpc.sampling import VALIDATION_STREAM, batch_rngs
+    from landcover_hpc.sampling.plan import draw_batch_plan
+
+    options = {} if validation_balance == "none" else {"validation_balance": "classes"}
+    with sampler(sampling_store, comm, **options) as s:
+        ok = s.options.validation_balance == validation_balance and s.options.balance == "classes"
+        if comm.Get_rank() == 0:
+            for batch_index in range(4):
+                rng, _ = batch_rngs(s.options.seed, VALIDATION_STREAM, batch_index)
+                want = draw_batch_plan(s._positions["val"], s.tile_ranks, s.size, B, rng, validation_balance)
+                got = s.plan(batch_index, validation=True)
+                ok &= np.array_equal(got.class_index, want.class_index) and np.array_equal(got.row, want.row)
+        else:
+            for batch_index in range(4):
+                s.plan(batch_index, validation=True)
+    assert check(comm, ok)
