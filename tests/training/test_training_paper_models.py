@@ -1,5 +1,6 @@
-"""The Sentinel-2 models of the other papers (unet_convlstm, the Wenger U-Nets, TWINNS(S2)) train one short epoch
-under ``mpirun -n 2`` with ``landcover-train`` and map a tile with ``landcover-predict``."""
+"""The models of the other papers (unet_convlstm, the Wenger U-Nets, TWINNS; Sentinel-2 only and Sentinel-1 +
+Sentinel-2: the synthetic tiles carry a stack_s1.tif) train one short epoch under ``mpirun -n 2`` with
+``landcover-train`` and map a tile with ``landcover-predict``. The ResNets: test_training_patch_models.py."""
 
 import sys
 
@@ -16,6 +17,9 @@ MODELS = {
     "convlstm_unet_s2": ["model.dates=[0, 10, 20, 32]"],
     "convlstm_inception_unet_s2": [],
     "twinns_s2": ["model.options={filters_s2: 4, fusion_units: 8}"],  # the paper's widths: README, training cost
+    "convlstm_unet_s1s2": [],
+    "convlstm_inception_unet_s1s2": ["model.dates=[0, 10, 20, 32]"],
+    "twinns": ["model.options={filters_s2: 4, filters_s1: 4, fusion_units: 8}"],
 }
 
 
@@ -31,8 +35,13 @@ def test_paper_model_trains_under_mpirun_and_maps_a_tile(name, tmp_path, train_s
     assert metadata.spec.architecture == name
     if name.startswith("convlstm"):  # the dates chosen for training are the model's, in its file
         assert len(metadata.spec.options["date_indices"]) == 4
-    if name == "convlstm_unet_s2":
+    if name in ("convlstm_unet_s2", "convlstm_inception_unet_s1s2"):
         assert metadata.spec.options["date_indices"] == [0, 10, 20, 32]
+    if name.endswith("s1s2") or name == "twinns":  # Sentinel-1 models: the tiles' S1 dates are in the model file
+        assert metadata.spec.n_s1_dates == len(metadata.s1_dates) > 0
+        assert model.input_shape[-1] == 33 * 10 + 2 * len(metadata.s1_dates)
+        if name.startswith("convlstm"):  # the S1 date closest to each chosen S2 date
+            assert len(metadata.spec.options["s1_date_indices"]) == 4
     run([sys.executable, "-m", "landcover_hpc.cli.predict", "--store", str(train_store), "--model",
          str(run_dir / "final_model.h5"), "--out", str(tmp_path / "maps"), "--tiles", "T31UDQ", "--window", "96",
          "--overlap", "16", "--threads", "2", "--no-quicklook"])
