@@ -28,7 +28,7 @@ def test_res_ensemble4_trains_under_mpirun_and_maps_with_the_patch_adapter(tmp_p
                         str(Path("configs") / "res_ensemble4.yaml"), f"data.store={train_store}", "training.epochs=1",
                         "training.batches_per_epoch=1", "training.batch_size=2", "training.validation_batches=1",
                         "threads=1", f"output.run_dir={run_dir}"])
-    assert "training res_ensemble4 (2060740 parameters)" in out.stdout  # T=33, C=10, K=17 as the demo
+    assert "training res_ensemble4 (2060740 parameters)" in out.stderr  # T=33, C=10, K=17 as the demo
     model, meta = load_model(run_dir / "best_model.h5")
     assert meta.spec.options == {"date_indices": [4, 12, 20, 28], "patch_size": 32}
 
