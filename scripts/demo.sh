@@ -19,7 +19,7 @@ start=$SECONDS
 say() { printf '== [%4d s] %s\n' $((SECONDS - start)) "$*"; }
 
 say "1/6 synthesising 11 tiles of ${SIZE}x${SIZE} px, 33 dates x 10 bands -> $OUT/tiles"
-$BIN/landcover-synth --out "$OUT/tiles" --tiles "$TILES" --size "$SIZE" --seed 0
+$BIN/landcover-synth --out "$OUT/tiles" --tiles "$TILES" --size "$SIZE" --seed 0 --no-sentinel1  # the demo's models take Sentinel-2 only
 say "2/6 preparing the tile stores with 2 MPI ranks (32 px patches) -> $OUT/store"
 # shellcheck disable=SC2086
 $MPIRUN -n 2 $BIN/landcover-prepare --input "$OUT/tiles" --out "$OUT/store" --patch-size 32 --stride 8
