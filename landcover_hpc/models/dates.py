@@ -11,13 +11,13 @@ proximity (SEED-MODELS.md: "the S1 date closest to each S2 date").
 
 from __future__ import annotations
 
-from datetime import date
+from datetime import date, timedelta
 from typing import Sequence
 
 from ..errors import ConfigError
 from .names import S1_MODELS, SELECTED_DATE_COUNTS
 
-__all__ = ["select_dates", "closest_dates", "date_options"]
+__all__ = ["select_dates", "closest_dates", "date_options", "builder_date_indices"]
 
 
 def _day(value: str) -> date:
@@ -76,3 +76,21 @@ def date_options(name: str, dates: Sequence[str], s1_dates: Sequence[str] = (),
     if name in S1_MODELS:
         options["s1_date_indices"] = list(closest_dates([dates[i] for i in indices], s1_dates))
     return options
+
+
+def builder_date_indices(name: str, n_dates: int, indices: Sequence[int] | None = None,
+                         key: str = "date_indices") -> list[int]:
+    """The date indices a builder of ``SELECTED_DATE_COUNTS`` uses: ``indices`` checked, or, when the model is
+    built without dates (a summary, a FLOP count), :func:`select_dates` on a regular grid of ``n_dates`` days.
+
+    Raises:
+        ConfigError: not the model's count of indices, an index out of ``0..n_dates-1``, or too few dates.
+    """
+    count = SELECTED_DATE_COUNTS[name]
+    if indices is None:
+        grid = [(date(2000, 1, 1) + timedelta(days=i)).strftime("%Y%m%d") for i in range(n_dates)]
+        return list(select_dates(grid, count))
+    chosen = [int(i) for i in indices]
+    if len(chosen) != count or any(not 0 <= i < n_dates for i in chosen):
+        raise ConfigError(f"{key}={chosen}: model {name} takes {count} date indices in 0..{n_dates - 1} (model.dates)")
+    return chosen

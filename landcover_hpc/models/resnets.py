@@ -69,16 +69,16 @@ All builders return ``(B, H, W, T*C')`` float32 -> ``(B, H, W, K)`` float32 prob
 
 from __future__ import annotations
 
-from datetime import date, timedelta
 from typing import Sequence
 
 import tensorflow as tf
 
 from ..errors import ConfigError
 from .architectures import _input, _policy, _validate
-from .dates import select_dates
+from .dates import builder_date_indices
+from .layers import SelectDates
 
-__all__ = ["build_res_ensemble4", "build_res_ensemble8", "build_st_resnet", "build_re_resnet", "SelectDates",
+__all__ = ["build_res_ensemble4", "build_res_ensemble8", "build_st_resnet", "build_re_resnet",
            "PatchToPixels", "VoterFusion", "RESNET_WIDTHS", "STEM_FILTERS", "LSTM_UNITS", "SEASONS",
            "DEFAULT_PATCH_SIZE", "VOTER_LOSSES"]
 
@@ -95,32 +95,6 @@ VOTER_LOSSES = ("per_voter", "average")
 _EPSILON = 1e-7  # the clip of losses.weighted_sparse_crossentropy
 
 layers = tf.keras.layers
-
-
-class SelectDates(layers.Layer):
-    """The channels of some dates of a date-major stack: ``(B, H, W, T*C')`` -> ``(B, H, W, len(dates)*C')``.
-
-    Args:
-        date_indices: dates to keep, in output order (0-based indices of the T dates).
-        channels_per_date: C'.
-    """
-
-    def __init__(self, date_indices: Sequence[int], channels_per_date: int, **kwargs):
-        super().__init__(**kwargs)
-        self.date_indices = [int(i) for i in date_indices]
-        self.channels_per_date = int(channels_per_date)
-        self._channels = [t * self.channels_per_date + c for t in self.date_indices
-                          for c in range(self.channels_per_date)]
-
-    def call(self, inputs):
-        return tf.gather(inputs, self._channels, axis=-1)
-
-    def compute_output_shape(self, input_shape):
-        return tf.TensorShape([*tf.TensorShape(input_shape).as_list()[:-1], len(self._channels)])
-
-    def get_config(self):
-        return {**super().get_config(), "date_indices": self.date_indices,
-                "channels_per_date": self.channels_per_date}
 
 
 class PatchToPixels(layers.Layer):
@@ -166,18 +140,6 @@ class VoterFusion(layers.Layer):
 
     def get_config(self):
         return {**super().get_config(), "voter_loss": self.voter_loss}
-
-
-def _season_indices(n_dates: int, date_indices: Sequence[int] | None) -> list[int]:
-    """The 4 date indices: given (checked), or :func:`.dates.select_dates` on a regular grid of ``n_dates``."""
-    if date_indices is None:
-        grid = [(date(2000, 1, 1) + timedelta(days=i)).strftime("%Y%m%d") for i in range(n_dates)]
-        return list(select_dates(grid, SEASONS))
-    indices = [int(i) for i in date_indices]
-    if len(indices) != SEASONS or any(not 0 <= i < n_dates for i in indices):
-        raise ConfigError(f"date_indices={indices}: these models take {SEASONS} date indices in 0..{n_dates - 1} "
-                          "(model.dates)")
-    return indices
 
 
 def _bn_relu(x, name, policy):
@@ -233,17 +195,18 @@ def _patch_model(name, window, patch_probabilities) -> tf.keras.Model:
     return tf.keras.Model(window, PatchToPixels(name="pixels", dtype="float32")([patch, window]), name=name)
 
 
-def _prepare(n_dates, n_bands, n_classes, extra_channels_per_date, precision, dropout, date_indices, patch_size):
+def _prepare(name, n_dates, n_bands, n_classes, extra_channels_per_date, precision, dropout, date_indices,
+             patch_size):
     _validate(n_dates, n_bands, n_classes, 1, extra_channels_per_date, dropout, grouped=False)
     if not isinstance(patch_size, int) or patch_size < 8:
         raise ConfigError(f"patch_size={patch_size!r} is invalid; it must be an integer >= 8 (3 stride-2 blocks)")
-    return _policy(precision), _season_indices(n_dates, date_indices), n_bands + extra_channels_per_date
+    return _policy(precision), builder_date_indices(name, n_dates, date_indices), n_bands + extra_channels_per_date
 
 
 def _ensemble(name, heads_per_stream, n_dates, n_bands, n_classes, extra_channels_per_date, precision, dropout,
               spatial_shape, date_indices, patch_size, voter_loss) -> tf.keras.Model:
-    policy, seasons, channels = _prepare(n_dates, n_bands, n_classes, extra_channels_per_date, precision, dropout,
-                                         date_indices, patch_size)
+    policy, seasons, channels = _prepare(name, n_dates, n_bands, n_classes, extra_channels_per_date, precision,
+                                         dropout, date_indices, patch_size)
     window = _input(n_dates, n_bands, extra_channels_per_date, spatial_shape)
     voters = []
     for season, index in enumerate(seasons):
@@ -304,8 +267,8 @@ def build_st_resnet(n_dates: int, n_bands: int, n_classes: int, n_groups: int = 
                     spatial_shape: tuple[int | None, int | None] = (None, None),
                     date_indices: Sequence[int] | None = None, patch_size: int = DEFAULT_PATCH_SIZE
                     ) -> tf.keras.Model:
-    policy, seasons, channels = _prepare(n_dates, n_bands, n_classes, extra_channels_per_date, precision, dropout,
-                                         date_indices, patch_size)
+    policy, seasons, channels = _prepare("st_resnet", n_dates, n_bands, n_classes, extra_channels_per_date, precision,
+                                         dropout, date_indices, patch_size)
     window = _input(n_dates, n_bands, extra_channels_per_date, spatial_shape)
     stacked = SelectDates(seasons, channels, name="seasons")(window)
     blocks = _resnet14(stacked, "stacked", policy)
@@ -318,8 +281,8 @@ def build_re_resnet(n_dates: int, n_bands: int, n_classes: int, n_groups: int = 
                     spatial_shape: tuple[int | None, int | None] = (None, None),
                     date_indices: Sequence[int] | None = None, patch_size: int = DEFAULT_PATCH_SIZE
                     ) -> tf.keras.Model:
-    policy, seasons, channels = _prepare(n_dates, n_bands, n_classes, extra_channels_per_date, precision, dropout,
-                                         date_indices, patch_size)
+    policy, seasons, channels = _prepare("re_resnet", n_dates, n_bands, n_classes, extra_channels_per_date, precision,
+                                         dropout, date_indices, patch_size)
     window = _input(n_dates, n_bands, extra_channels_per_date, spatial_shape)
     steps = []
     for season, index in enumerate(seasons):

@@ -30,10 +30,12 @@ import tensorflow as tf
 
 from ..errors import ConfigError
 from .architectures import BatchToTemporalGroups, DatesToSequence, TemporalGroupsToBatch, _policy, _validate
-from .names import S1_CHANNELS_PER_DATE, SELECTED_DATE_COUNTS
+from .dates import builder_date_indices
+from .layers import SelectDates
+from .names import S1_CHANNELS_PER_DATE
 
 __all__ = ["build_unet_convlstm", "build_convlstm_unet_s2", "build_convlstm_inception_unet_s2",
-           "build_convlstm_unet_s1s2", "build_convlstm_inception_unet_s1s2", "SelectDates", "PadToMultiple",
+           "build_convlstm_unet_s1s2", "build_convlstm_inception_unet_s1s2", "PadToMultiple",
            "CropToReference", "ROADS_UNET_FILTERS", "VGG16_BLOCKS", "VGG_DECODER_FILTERS"]
 
 layers = tf.keras.layers
@@ -52,34 +54,6 @@ VGG_SKIPS = ("block5_conv3", "block4_conv3", "block3_conv3", "block2_conv2")
 #: Wenger et al.: ConvLSTM2D filters per sensor; Inception filters per convolution (not stated: as the ConvLSTM).
 WENGER_CONVLSTM_FILTERS = 32
 WENGER_INCEPTION_FILTERS = 32
-
-
-class SelectDates(layers.Layer):
-    """Gather some dates of a date-major stack: ``(B, H, W, ...)`` -> ``(B, H, W, len(indices) * channels_per_date)``.
-
-    Args:
-        indices: the dates to keep, in output order (0-based within the stack).
-        channels_per_date: channels of one date.
-        offset: first channel of the stack in the input (the S1 stack follows the S2 one).
-    """
-
-    def __init__(self, indices: Sequence[int], channels_per_date: int, offset: int = 0, **kwargs):
-        super().__init__(**kwargs)
-        self.indices = [int(i) for i in indices]
-        self.channels_per_date = int(channels_per_date)
-        self.offset = int(offset)
-        self._channels = [self.offset + i * self.channels_per_date + c for i in self.indices
-                          for c in range(self.channels_per_date)]
-
-    def call(self, inputs):
-        return tf.gather(inputs, self._channels, axis=-1)
-
-    def compute_output_shape(self, input_shape):
-        return tf.TensorShape(tf.TensorShape(input_shape).as_list()[:-1] + [len(self._channels)])
-
-    def get_config(self):
-        return {**super().get_config(), "indices": self.indices, "channels_per_date": self.channels_per_date,
-                "offset": self.offset}
 
 
 def _padding(size, multiple):
@@ -231,26 +205,16 @@ def _vgg16_unet(x, n_classes, policy):
     return layers.Conv2D(n_classes, 3, padding="same", name="logits", dtype=policy)(x)
 
 
-def _date_indices(name, indices, n_dates, key):
-    count = SELECTED_DATE_COUNTS[name]
-    if indices is None:  # evenly spread over the index grid (training passes models.dates' choice)
-        indices = [int(n_dates * (period + 0.5) / count) for period in range(count)]
-    indices = [int(i) for i in indices]
-    if len(indices) != count or any(not 0 <= i < n_dates for i in indices):
-        raise ConfigError(f"{key}={indices}: model {name} takes {count} date indices in 0..{n_dates - 1}")
-    return indices
-
-
 def _wenger(name, n_dates, n_bands, n_classes, n_groups, extra_channels_per_date, precision, dropout,
             spatial_shape, date_indices, n_s1_dates, s1_date_indices, inception) -> tf.keras.Model:
     _check_sizes(n_dates, n_bands, n_classes, n_groups, extra_channels_per_date, dropout)
     policy = _policy(precision)
     channels = n_bands + extra_channels_per_date
-    s2_dates = _date_indices(name, date_indices, n_dates, "date_indices")
+    s2_dates = builder_date_indices(name, n_dates, date_indices)
     window = tf.keras.Input((*spatial_shape, n_dates * channels + n_s1_dates * S1_CHANNELS_PER_DATE), name="window")
     sensors = [("s2", s2_dates, channels, 0)]
     if n_s1_dates:
-        s1_dates = _date_indices(name, s1_date_indices, n_s1_dates, "s1_date_indices")
+        s1_dates = builder_date_indices(name, n_s1_dates, s1_date_indices, "s1_date_indices")
         sensors.insert(0, ("s1", s1_dates, S1_CHANNELS_PER_DATE, n_dates * channels))
     features, first_dates = [], []
     for sensor, indices, per_date, offset in sensors:

@@ -30,7 +30,8 @@ import tensorflow as tf
 from ..errors import ConfigError
 from .architectures import ByteDropout, TemporalGroupsToBatch, _policy, _validate
 from .names import S1_CHANNELS_PER_DATE
-from .sequence_unets import SelectDates, _require_s1
+from .layers import SelectDates
+from .sequence_unets import _require_s1
 
 __all__ = ["build_twinns", "build_twinns_s2", "AuxiliaryLossModel", "InferenceScore", "TemporalAttention",
            "DatesToPixelSequences", "PixelsToMap", "ReflectPad", "AUXILIARY_WEIGHT", "TWINNS_DROPOUT"]

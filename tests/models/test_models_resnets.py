@@ -7,7 +7,8 @@ import tensorflow as tf
 from landcover_hpc.errors import ConfigError
 from landcover_hpc.models import ModelMetadata, get_model, load_model, model_spec, save_model
 from landcover_hpc.models.names import PATCH_MODELS, SELECTED_DATE_COUNTS
-from landcover_hpc.models.resnets import PatchToPixels, SelectDates, VoterFusion
+from landcover_hpc.models.layers import SelectDates
+from landcover_hpc.models.resnets import PatchToPixels, VoterFusion
 
 # T=33, C=10, K=17 (the demo store), 4 seasons: count_params (BN statistics included), trainable parameters.
 DEMO_PARAMETERS = {"res_ensemble4": (2_060_740, 2_049_092), "res_ensemble8": (2_082_312, 2_068_616),
@@ -41,7 +42,7 @@ def _layers(model, kind):
 def test_resnets_ensembles_have_four_unshared_streams_and_their_voters(name, voters):
     model = get_model(name, T, C, K, date_indices=SEASONS)
     dates = _layers(model, SelectDates)
-    assert sorted(layer.date_indices for layer in dates) == [[i] for i in SEASONS]
+    assert sorted(layer.indices for layer in dates) == [[i] for i in SEASONS]
     convs = _layers(model, tf.keras.layers.Conv2D)
     # per stream: stem, 3 convolutions x 4 blocks, 4 projection shortcuts; distinct variables (not shared)
     assert len(convs) == 4 * (1 + 12 + 4)
@@ -58,7 +59,7 @@ def test_resnets_ensembles_have_four_unshared_streams_and_their_voters(name, vot
 def test_resnets_baselines_stack_the_seasons_or_run_an_lstm_over_them():
     stacked = get_model("st_resnet", T, C, K, date_indices=SEASONS)
     (dates,) = _layers(stacked, SelectDates)
-    assert dates.date_indices == SEASONS
+    assert dates.indices == SEASONS
     assert stacked.get_layer("stacked_stem").kernel.shape == (3, 3, 4 * C, 16)
     assert len(_layers(stacked, tf.keras.layers.Conv2D)) == 17 and len(_layers(stacked, tf.keras.layers.Dense)) == 1
     recurrent = get_model("re_resnet", T, C, K, date_indices=SEASONS)
@@ -92,9 +93,9 @@ def test_resnets_see_only_their_four_dates(name):
 
 
 def test_resnets_default_seasons_and_checked_dates():
-    assert _layers(get_model("st_resnet", 33, C, K), SelectDates)[0].date_indices == [4, 12, 20, 28]
+    assert _layers(get_model("st_resnet", 33, C, K), SelectDates)[0].indices == [4, 12, 20, 28]
     assert model_spec(get_model("st_resnet", T, C, K, date_indices=SEASONS)).options["date_indices"] == SEASONS
-    with pytest.raises(ConfigError, match=r"date_indices=\[0, 1, 6, 2\]: these models take 4 date indices in 0..5"):
+    with pytest.raises(ConfigError, match=r"date_indices=\[0, 1, 6, 2\]: model res_ensemble4 takes 4 date indices in 0..5"):
         get_model("res_ensemble4", T, C, K, date_indices=[0, 1, 6, 2])
     with pytest.raises(ConfigError, match="takes 4 dates, the store has only 3"):
         get_model("re_resnet", 3, C, K)

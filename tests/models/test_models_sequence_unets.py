@@ -9,7 +9,8 @@ from landcover_hpc.models import ModelMetadata, get_model, load_model, model_spe
 from landcover_hpc.models.losses import CrossEntropyIoU, soft_iou, weighted_sparse_crossentropy
 from landcover_hpc.models.names import S1_MODELS, SELECTED_DATE_COUNTS
 from landcover_hpc.models.registry import training_loss
-from landcover_hpc.models.sequence_unets import PadToMultiple, SelectDates
+from landcover_hpc.models.layers import SelectDates
+from landcover_hpc.models.sequence_unets import PadToMultiple
 
 WENGER = ("convlstm_unet_s2", "convlstm_inception_unet_s2", "convlstm_unet_s1s2", "convlstm_inception_unet_s1s2")
 # T=33, C=10, K=17 (T1=33): the README's model table.
@@ -119,8 +120,9 @@ def test_sequence_unets_gradients_reach_every_branch(name, rng):
 @pytest.mark.parametrize("name", ["unet_convlstm", "convlstm_inception_unet_s1s2"])
 def test_sequence_unets_save_load_round_trip(name, rng, tmp_path):
     model = _build(name, **({"date_indices": [1, 2, 3, 4], "s1_date_indices": [0, 1, 3, 4]} if name in WENGER else {}))
+    s1 = {"s1_dates": [f"2019010{d}" for d in range(1, 6)], "s1_percentiles": np.stack([np.zeros(10), np.ones(10)])}
     metadata = ModelMetadata(band_names=["B1", "B2", "B3", "B4"], class_codes=[1, 2, 3, 4, 5],
-                             percentiles=np.stack([np.zeros(24), np.ones(24)]))
+                             percentiles=np.stack([np.zeros(24), np.ones(24)]), **(s1 if name in S1_MODELS else {}))
     save_model(tmp_path / "model.h5", model, metadata)
     loaded, meta = load_model(tmp_path / "model.h5")
     assert meta.spec.options == model_spec(model).options

@@ -116,7 +116,8 @@ def test_twinns_gradients_reach_every_branch_and_s1_matters(rng):
 def test_twinns_save_load_round_trip(rng, tmp_path):
     model = _twinns()
     metadata = ModelMetadata(band_names=["B1", "B2"], class_codes=[1, 2, 3, 4],
-                             percentiles=np.stack([np.zeros(6), np.ones(6)]))
+                             percentiles=np.stack([np.zeros(6), np.ones(6)]), s1_dates=["20190101", "20190113"],
+                             s1_percentiles=np.stack([np.zeros(4), np.ones(4)]))
     save_model(tmp_path / "twinns.h5", model, metadata)
     loaded, meta = load_model(tmp_path / "twinns.h5")
     assert meta.spec.n_s1_dates == 2 and meta.spec.options == {"filters_s2": 4, "filters_s1": 2, "fusion_units": 8}
