@@ -344,7 +344,7 @@ def test_old_model_file_says_to_retrain(tmp_path, store):
     with h5py.File(model, "r+") as h5:
         h5.attrs["format_version"] = 1
         del h5.attrs["payload_sha256"]
-    with pytest.raises(InputFormatError, match="format version 1, this software reads 2: train one with landcover-train"):
+    with pytest.raises(InputFormatError, match="format version 1, this software reads 2, 3: train one with landcover-train"):
         load_model(model)
 
 

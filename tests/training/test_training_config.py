@@ -27,7 +27,8 @@ def test_overrides_change_values_with_their_types():
     ("optimiser.lr=1", "optimiser: unknown key; the top level allows model, data"),
     ("training.epochs=three", "training.epochs: expected an integer, got 'three'"),
     ("training.epochs=0", "training.epochs: must be >= 1, got 0"),
-    ("model.name=vgg16", "model.name: must be one of fgunet, unet, mlp, lstm, tsfgunet, unet_convlstm, convlstm_unet_s2, "
+    ("model.name=vgg16", "model.name: must be one of fgunet, unet, mlp, lstm, tsfgunet, res_ensemble4, res_ensemble8, st_resnet, "
+                        "re_resnet, unet_convlstm, convlstm_unet_s2, "
                         "convlstm_inception_unet_s2, convlstm_unet_s1s2, convlstm_inception_unet_s1s2, twinns_s2 or twinns, "
                         "got 'vgg16'"),
     ("model.precision=float16", "model.precision: must be one of float32 or bfloat16"),
