@@ -18,8 +18,10 @@ memory is never counted in the next:
 - sample: training patches read on demand from the stores (``PatchSampler``, ``memory_budget=0``, one
   process), ``--batches`` batches of b = 8 patches of 64 px;
 - predict: an untrained FG-UNET for T dates (its speed does not depend on its weights), every window of every
-  tile (512 px, 16 px overlap: 529 windows at 10980 px) through ``predict_tile``; ``--predict-windows N``
-  stops each tile after its first N windows (throughput then in tile px/s: computed px / overlap factor);
+  tile (512 px, 16 px overlap: 529 windows at 10980 px) through ``predict_tile``; ``--predict-windows N``:
+  the model on the first N windows of each tile only (timed; tile px/s = computed px / overlap factor), the
+  other windows given a constant class (untimed), so the maps are complete for the mosaic and the memory
+  peak is still that of a whole pass over the tile;
 - mosaic: ``mosaic_maps`` of the tiles' maps into EPSG:2154 at 10 m.
 
 Reports a Markdown table (seconds inside the step, px, px/s, peak RSS, load average before and after) and a
@@ -38,6 +40,8 @@ import sys
 import tempfile
 import time
 from pathlib import Path
+
+import numpy as np
 
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 
@@ -70,7 +74,6 @@ def tiled_copy(seed_dir: Path, out_dir: Path, size: int, block: int = 512) -> No
     """Write ``out_dir`` (stack.tif, reference.gpkg) as copies of the smaller tile ``seed_dir`` over a
     ``size`` px grid with the same origin, block by block (memory: the seed's stack and one block)."""
     import fiona
-    import numpy as np
     import rasterio
     from rasterio.windows import Window
 
@@ -176,24 +179,29 @@ def _model(path: Path, store_path: Path) -> Path:
     return path
 
 
-class _Enough(Exception):
-    pass
-
-
 class _FirstWindows:
-    """A classifier that stops the tile after ``n`` windows (``--predict-windows``)."""
+    """The model for the first ``n`` windows of a tile (``--predict-windows``), then a constant class, so that
+    the tile's maps are complete (the mosaic's input) while only the model's windows are timed; the memory
+    peak is still that of the whole tile's pass (reading, writing every window)."""
 
     def __init__(self, classifier, n: int) -> None:
-        self._classifier, self._left = classifier, n
+        self._classifier, self._left, self.stopped_at = classifier, n, None
 
     def __getattr__(self, name):
         return getattr(self._classifier, name)
 
     def classify(self, prepared):
-        if self._left == 0:
-            raise _Enough
-        self._left -= 1
-        return self._classifier.classify(prepared)
+        from landcover_hpc.prediction.produce import maps_from_probabilities
+
+        if self._left > 0:
+            self._left -= 1
+            return self._classifier.classify(prepared)
+        if self.stopped_at is None:
+            self.stopped_at = time.perf_counter()
+        x, valid = prepared
+        probs = np.zeros((*valid.shape, len(self.meta.class_codes)), np.float32)
+        probs[..., 0] = 1.0
+        return maps_from_probabilities(probs, valid, self.meta.class_codes)
 
 
 def step_predict(args, d: dict[str, Path], tiles: list[str]) -> dict:
@@ -209,23 +217,24 @@ def step_predict(args, d: dict[str, Path], tiles: list[str]) -> dict:
     factor = sum(w.height * w.width for w in windows) / args.size**2
     loaded = load_model(model_path, precision=args.precision)
     n = args.predict_windows if 0 < args.predict_windows < len(windows) else 0
-    start, done = time.perf_counter(), 0
+    seconds, whole = 0.0, 0.0
     for tile in tiles:
+        start = time.perf_counter()
         if not n:
             predict_tile(d["stores"] / f"{tile}.h5", model_path, d["maps"], options, loaded=loaded)
-            done += len(windows)
+            seconds += time.perf_counter() - start
             continue
         with TileStore(d["stores"] / f"{tile}.h5") as store:
-            try:
-                produce_maps(store, _FirstWindows(KerasClassifier(*loaded, args.precision), n), model_path,
-                             d["maps"], options, show_progress=False)
-            except _Enough:
-                done += n
-    seconds = time.perf_counter() - start
-    computed = sum(w.height * w.width for w in windows[:done // len(tiles)]) * len(tiles)
+            classifier = _FirstWindows(KerasClassifier(*loaded, args.precision), n)
+            produce_maps(store, classifier, model_path, d["maps"], options, show_progress=False)
+        seconds += classifier.stopped_at - start
+        whole += time.perf_counter() - start
+    done = n or len(windows)
+    computed = sum(w.height * w.width for w in windows[:done]) * len(tiles)
     return {"seconds": seconds, "pixels": computed / factor,
-            "note": f"{done} windows of {len(windows)}x{len(tiles)}, {args.precision}, {factor:.3f} computed px "
-                    f"per tile px{'' if not n else f'; first {n} windows of each tile only'}"}
+            "note": f"{done} of {len(windows)} windows x {len(tiles)} tiles, {args.precision}, {factor:.3f} computed "
+                    "px per tile px" + ("" if not n else f"; model on the first {n} windows of each tile, the rest "
+                                        f"a constant class: whole pass {whole:.0f} s")}
 
 
 def step_mosaic(args, d: dict[str, Path], tiles: list[str]) -> dict:
