@@ -25,7 +25,7 @@ def test_bench_scale_runs_every_step_on_a_tiled_tile_and_reports_peak_memory(tmp
     assert [r["step"] for r in rows] == ["synth", "prepare", "sample", "predict", "mosaic"]
     for r in rows:
         assert "error" not in r and r["peak_rss_mb"] > r["rss_after_imports_mb"] > 0 and r["px_per_s"] > 0
-    assert rows[0]["method"] == "tiled copies of a 96 px synth tile"
+    assert rows[0]["method"] == "tiled copies of a 96 px synth tile, stack DEFLATE 1"
     with rasterio.open(tmp_path / "work" / "160px_T3" / "inputs" / "T30TYN" / "stack.tif") as src:
         stack = src.read()
     assert stack.shape == (30, 160, 160) and (stack[:, 96:, :64] == stack[:, :64, :64]).all()
