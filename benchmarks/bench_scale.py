@@ -24,7 +24,8 @@ memory is never counted in the next:
   peak is still that of a whole pass over the tile;
 - mosaic: ``mosaic_maps`` of the tiles' maps into EPSG:2154 at 10 m.
 
-Reports a Markdown table (seconds inside the step, px, px/s, peak RSS, load average before and after) and a
+Reports a Markdown table (seconds inside the step, px, px/s, the child's CPU seconds (user + system: what the
+step costs on a loaded machine) against its wall seconds, peak RSS, load average before and after) and a
 table of peak RSS per step against the tile size, and writes everything to ``--json``. The machine may be
 shared: the load average is in the table, and throughputs under load are lower bounds.
 """
@@ -284,7 +285,7 @@ def run_step(args, step: str, size: int) -> dict:
         err.seek(0)
         lines, errors = out.read().strip().splitlines(), err.read()
     row = {"size": size, "step": step, "tiles": args.tiles, "dates": args.dates, "wall_s": time.perf_counter() - start,
-           "peak_rss_mb": usage.ru_maxrss / 1024, "load_before": load_before, "load_after": os.getloadavg()[0],
+           "peak_rss_mb": usage.ru_maxrss / 1024, "cpu_s": usage.ru_utime + usage.ru_stime, "load_before": load_before, "load_after": os.getloadavg()[0],
            "returncode": proc.returncode}
     if proc.returncode != 0 or not lines:
         row["error"] = errors[-2000:] or f"exit {proc.returncode}"
@@ -295,16 +296,17 @@ def run_step(args, step: str, size: int) -> dict:
 
 
 def report(rows: list[dict], args) -> str:
-    lines = ["| size px | step | tiles | s (in step) | px | px/s | peak RSS MB | load 1 min before/after | notes |",
-             "|---|---|---|---|---|---|---|---|---|"]
+    lines = ["| size px | step | tiles | s (in step) | px | px/s | child CPU s / wall s | peak RSS MB | load 1 min "
+             "before/after | notes |", "|---|---|---|---|---|---|---|---|---|---|"]
     for r in rows:
         if "error" in r:
-            lines.append(f"| {r['size']} | {r['step']} | {r['tiles']} | failed | | | {r['peak_rss_mb']:,.0f} | "
+            lines.append(f"| {r['size']} | {r['step']} | {r['tiles']} | failed | | | | {r['peak_rss_mb']:,.0f} | "
                          f"{r['load_before']:.1f}/{r['load_after']:.1f} | {r['error'].splitlines()[-1][:200]} |")
             continue
         note = "; ".join(x for x in (r.get("method", ""), r.get("note", "")) if x)
         lines.append(f"| {r['size']} | {r['step']} | {r['tiles']} | {r['seconds']:.1f} | {r['pixels']:,.0f} | "
-                     f"{r['px_per_s']:,.0f} | {r['peak_rss_mb']:,.0f} | {r['load_before']:.1f}/{r['load_after']:.1f} "
+                     f"{r['px_per_s']:,.0f} | {r.get('cpu_s', float('nan')):.0f} / {r['wall_s']:.0f} | "
+                     f"{r['peak_rss_mb']:,.0f} | {r['load_before']:.1f}/{r['load_after']:.1f} "
                      f"| {note} |")
     sizes = sorted({r["size"] for r in rows})
     steps = [s for s in STEPS if any(r["step"] == s for r in rows)]
