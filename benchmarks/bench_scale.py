@@ -304,8 +304,9 @@ def report(rows: list[dict], args) -> str:
                          f"{r['load_before']:.1f}/{r['load_after']:.1f} | {r['error'].splitlines()[-1][:200]} |")
             continue
         note = "; ".join(x for x in (r.get("method", ""), r.get("note", "")) if x)
+        cpu = f"{r['cpu_s']:.0f}" if "cpu_s" in r else "n/a"
         lines.append(f"| {r['size']} | {r['step']} | {r['tiles']} | {r['seconds']:.1f} | {r['pixels']:,.0f} | "
-                     f"{r['px_per_s']:,.0f} | {r.get('cpu_s', float('nan')):.0f} / {r['wall_s']:.0f} | "
+                     f"{r['px_per_s']:,.0f} | {cpu} / {r['wall_s']:.0f} | "
                      f"{r['peak_rss_mb']:,.0f} | {r['load_before']:.1f}/{r['load_after']:.1f} "
                      f"| {note} |")
     sizes = sorted({r["size"] for r in rows})
