@@ -57,10 +57,15 @@ fi
 
 INDEX=${PIP_INDEX_URL:-$(python3 -m pip config get global.index-url 2>/dev/null || true)}
 INDEX=${INDEX:-https://pypi.org/simple}
-log "building $IMAGE on $BASE_IMAGE (pip index $INDEX)"
+# pip inside the build trusts the CA bundle pip trusts here (a TLS-inspecting proxy's CA is in it, not in Debian's)
+CERT=${PIP_CERT:-$(python3 -m pip config get global.cert 2>/dev/null || true)}
+CERT=${CERT:-/etc/ssl/certs/ca-certificates.crt}
+cert_args=()
+[ -f "$CERT" ] && cert_args=(--volume "$(readlink -f "$CERT"):/run/host-ca.crt:ro" --build-arg PIP_CERT=/run/host-ca.crt)
+log "building $IMAGE on $BASE_IMAGE (pip index $INDEX, CA bundle ${CERT})"
 start=$SECONDS
 podman build --isolation chroot --network host -f docker/Dockerfile --ignorefile docker/Dockerfile.dockerignore \
-    --build-arg BASE="$BASE_IMAGE" --build-arg PIP_INDEX_URL="$INDEX" -t "$IMAGE" .
+    --build-arg BASE="$BASE_IMAGE" --build-arg PIP_INDEX_URL="$INDEX" "${cert_args[@]}" -t "$IMAGE" .
 log "built $IMAGE in $((SECONDS - start)) s"
 podman image ls --format '{{.Repository}}:{{.Tag}} {{.Size}}' | grep -E "^($IMAGE|$BASE_IMAGE) " | sed 's/^/[image] size /'
 
