@@ -5,7 +5,7 @@ PY := $(VENV)/bin/python
 MPIRUN := mpirun --oversubscribe --allow-run-as-root --bind-to none -x PYTHONUNBUFFERED=1 -x TF_CPP_MIN_LOG_LEVEL=2
 DEMO_OUT ?= demo_output
 
-.PHONY: install demo benchmark test test-unit test-mpi test-slurm lock clean
+.PHONY: install demo benchmark test test-unit test-mpi test-slurm image lock clean
 
 install:  ## system packages when missing, .venv with pinned deps, horovod from source, the package
 	@bash scripts/install.sh
@@ -28,6 +28,9 @@ test-mpi:
 test-slurm:  ## the batch scripts under a real single-node Slurm (tests/slurm); installs slurm-wlm and munge when missing
 	@bash scripts/install.sh --with-slurm
 	LANDCOVER_REQUIRE_SLURM=1 $(PY) -m pytest tests -m slurm -q
+
+image:  ## the container image (docker/Dockerfile) built with podman on a base made by debootstrap (no registry needed); not part of `make test`
+	@bash scripts/image.sh
 
 lock:  ## regenerate requirements.lock from requirements.in
 	@bash scripts/lock.sh

@@ -7,6 +7,8 @@
 #   4. landcover_hpc itself, installed editable.
 # `scripts/install.sh --with-slurm` (make test-slurm) also installs Slurm and munge when missing, for the tests
 # that run the batch scripts under a real single-node Slurm (tests/slurm).
+# `scripts/install.sh --deps-only` stops after step 3 and needs only this script and requirements.lock: the
+# container image (docker/Dockerfile) installs the dependencies in a layer of their own, before the source.
 # Re-running it when everything is in place takes seconds (a stamp keyed on the lock file, pyproject.toml
 # (console scripts) and this script).
 set -euo pipefail
@@ -18,10 +20,12 @@ PYTHON=${PYTHON:-python3.11}
 HOROVOD_VERSION=0.28.1
 STAMP=$VENV/.landcover-install-stamp
 WITH_SLURM=0
+DEPS_ONLY=0
 case "${1:-}" in
     --with-slurm) WITH_SLURM=1 ;;
+    --deps-only) DEPS_ONLY=1 ;;
     "") ;;
-    *) echo "usage: scripts/install.sh [--with-slurm]" >&2; exit 2 ;;
+    *) echo "usage: scripts/install.sh [--with-slurm | --deps-only]" >&2; exit 2 ;;
 esac
 
 log() { printf '[install] %s\n' "$*"; }
@@ -62,9 +66,19 @@ install_stamp() {
     cat requirements.lock pyproject.toml scripts/install.sh | sha256sum | cut -d' ' -f1
 }
 
-install_system_packages
+up_to_date() {
+    [ -f "$STAMP" ] && [ "$(cat "$STAMP")" = "$(install_stamp)" ] &&
+        TF_CPP_MIN_LOG_LEVEL=2 "$VENV/bin/python" -c "import horovod.tensorflow" 2>/dev/null
+}
 
-if [ -f "$STAMP" ] && [ "$(cat "$STAMP")" = "$(install_stamp)" ] && TF_CPP_MIN_LOG_LEVEL=2 "$VENV/bin/python" -c "import horovod.tensorflow" 2>/dev/null; then
+# An up-to-date environment needs no build tools: checked before the system packages, so that a runtime-only
+# machine (the container image's final stage: no compiler, not root) runs `make demo` as it is.
+if [ "$WITH_SLURM" = 0 ] && [ "$DEPS_ONLY" = 0 ] && up_to_date; then
+    log "environment up to date ($VENV)"
+    exit 0
+fi
+install_system_packages
+if [ "$WITH_SLURM" = 1 ] && up_to_date; then
     log "environment up to date ($VENV)"
     exit 0
 fi
@@ -81,6 +95,11 @@ if ! "$VENV/bin/python" -c "import horovod.tensorflow, horovod; assert horovod._
     HOROVOD_WITH_MPI=1 HOROVOD_WITH_TENSORFLOW=1 HOROVOD_WITHOUT_PYTORCH=1 HOROVOD_WITHOUT_MXNET=1 \
     HOROVOD_WITHOUT_GLOO=1 MAKEFLAGS="-j$(nproc)" \
         vpip install -q --no-build-isolation "horovod==$HOROVOD_VERSION"
+fi
+
+if [ "$DEPS_ONLY" = 1 ]; then
+    log "dependencies done: $VENV (landcover_hpc itself not installed: --deps-only)"
+    exit 0
 fi
 
 log "installing landcover_hpc (editable)"
