@@ -1,8 +1,9 @@
 """``landcover-prepare``: input tiles -> per-tile HDF5 stores (see :mod:`landcover_hpc.data.store`).
 
-Each tile is processed window by window, so memory is bounded by one window of the stack (a labels.tif
-reference is the exception: its connected components are found on the whole raster, about 5 bytes per
-pixel). One tile's store is written under a temporary name and renamed when complete. A store whose inputs
+Each tile is processed window by window, so memory is bounded by one window of the stack, GDAL's block cache
+(capped, :func:`_block_cache`) and the reference's bounds (polygons are read window by window through the
+GeoPackage's spatial index); a labels.tif reference is the exception: its connected components are found on
+the whole raster, about 5 bytes per pixel. One tile's store is written under a temporary name and renamed when complete. A store whose inputs
 and options did not change since it was written is kept (``force`` rewrites it). A run owns the store while
 it decides and writes (:mod:`landcover_hpc.locks`): a second run on it fails at once, and the owner removes
 the temporary that a killed run left.
@@ -13,6 +14,7 @@ from __future__ import annotations
 import contextlib
 import hashlib
 import json
+import os
 import sys
 from dataclasses import asdict, dataclass
 import logging
@@ -43,6 +45,8 @@ from .tiles import (ReferencePolygons, StackInfo, find_tiles, open_s1_stack, ope
 __all__ = ["PrepareOptions", "prepare_tile", "prepare_dataset", "dataset_percentiles", "shared_s1_dates"]
 
 log = logging.getLogger(__name__)
+
+BLOCK_CACHE_BYTES = 256 * 2**20  # GDAL block cache while preparing a tile (see _block_cache)
 
 
 @dataclass(frozen=True)
@@ -147,7 +151,6 @@ def _prepare_tile(tile_dir: Path, out_path: Path, nomenclature: Nomenclature, op
     if isinstance(reference, ReferencePolygons):
         object_classes = reference.class_indices
         object_ids_raster = None
-        bounds = np.array([rasterio.features.bounds(g) for g in reference.geometries])
     else:
         object_ids_raster, object_classes = _label_objects(reference, nomenclature)
     n_objects = len(object_classes)
@@ -166,7 +169,7 @@ def _prepare_tile(tile_dir: Path, out_path: Path, nomenclature: Nomenclature, op
     n_valid = 0
     progress = Progress(f"prepare {stack.tile_id}", H * W, "px", enabled=show_progress, logger=log)
 
-    with atomic_path(out_path) as tmp, h5py.File(tmp, "w") as h5, rasterio.open(stack.path) as src, \
+    with _block_cache(), atomic_path(out_path) as tmp, h5py.File(tmp, "w") as h5, rasterio.open(stack.path) as src, \
             (rasterio.open(s1.path) if s1 else contextlib.nullcontext()) as s1_src:
         ds_stack = h5.create_dataset("stack", (H, W, TC), dtype="int16", chunks=chunk,
                                      compression=options.compression, shuffle=options.compression is not None,
@@ -195,7 +198,7 @@ def _prepare_tile(tile_dir: Path, out_path: Path, nomenclature: Nomenclature, op
             if object_ids_raster is not None:
                 ids = object_ids_raster[r0:r0 + h, c0:c0 + w]
             else:
-                ids = _rasterize_window(reference, bounds, src.transform, win)
+                ids = _rasterize_window(reference, src.transform, win)
             ids = np.where(valid, ids, 0)
             pixels_of += np.bincount(ids.ravel(), minlength=n_objects + 1)
             for s_index, s in enumerate(SPLITS):
@@ -250,16 +253,24 @@ def _prepare_tile(tile_dir: Path, out_path: Path, nomenclature: Nomenclature, op
         return _summary(store, skipped=False)
 
 
-def _rasterize_window(reference: ReferencePolygons, bounds: np.ndarray, transform, win: Window) -> np.ndarray:
+def _block_cache() -> rasterio.Env:
+    """GDAL's block cache capped at :data:`BLOCK_CACHE_BYTES` while a tile is prepared, unless the user set
+    ``GDAL_CACHEMAX``: prepare reads every block of the stack once, so a larger cache only grows the memory
+    (GDAL's default, 5 % of the RAM, held 1.1 GB after reading a 4096 px tile; benchmarks/README.md)."""
+    if "GDAL_CACHEMAX" in os.environ:
+        return rasterio.Env()
+    return rasterio.Env(GDAL_CACHEMAX=BLOCK_CACHE_BYTES)
+
+
+def _rasterize_window(reference: ReferencePolygons, transform, win: Window) -> np.ndarray:
     """(h, w) int32 object ids (1-based, 0 = none) of the polygons touching a window."""
     wt = window_transform(win, transform)
     x0, y1 = wt * (0, 0)
     x1, y0 = wt * (win.width, win.height)
-    hit = np.flatnonzero((bounds[:, 2] > x0) & (bounds[:, 0] < x1) & (bounds[:, 3] > y0) & (bounds[:, 1] < y1))
-    if len(hit) == 0:
+    shapes = reference.touching(x0, y0, x1, y1)
+    if not shapes:
         return np.zeros((win.height, win.width), dtype=np.int32)
-    return rasterize(((reference.geometries[i], i + 1) for i in hit), out_shape=(win.height, win.width),
-                     transform=wt, fill=0, dtype="int32")
+    return rasterize(shapes, out_shape=(win.height, win.width), transform=wt, fill=0, dtype="int32")
 
 
 def _summary(store: TileStore, skipped: bool) -> dict:

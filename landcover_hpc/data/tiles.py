@@ -86,11 +86,35 @@ class StackInfo(DateBandLayout):
 
 @dataclass(frozen=True)
 class ReferencePolygons:
-    """Reference objects of a tile: GeoJSON-like geometries with their class index (1..K)."""
+    """Reference objects of a tile: object ``i + 1`` is the feature ``fids[i]`` of the vector file, with its
+    class index (1..K) and bounds. The geometries stay in the file: :meth:`touching` reads those of one window
+    through the file's spatial index, so memory does not grow with the number of polygons (a GeoPackage
+    without an R-tree still works: OGR then scans every feature's envelope per window)."""
 
     path: Path
-    geometries: list[dict]
+    fids: np.ndarray  # (n,) int64 feature ids
     class_indices: np.ndarray  # (n,) uint8
+    bounds: np.ndarray  # (n, 4) float64: x0, y0, x1, y1
+
+    def touching(self, x0: float, y0: float, x1: float, y1: float) -> list[tuple[object, int]]:
+        """(geometry, object id) of the objects whose bounds overlap the box (edges touching do not count),
+        in object id order (the order of the file, later objects drawn over earlier ones)."""
+        import fiona
+
+        b = self.bounds
+        hit = np.flatnonzero((b[:, 2] > x0) & (b[:, 0] < x1) & (b[:, 3] > y0) & (b[:, 1] < y1))
+        if len(hit) == 0:
+            return []
+        sorter = np.argsort(self.fids[hit])
+        wanted = self.fids[hit][sorter]
+        found: dict[int, object] = {}
+        with fiona.open(self.path) as src:
+            for feature in src.filter(bbox=(x0, y0, x1, y1)):
+                fid = int(feature.id)
+                at = np.searchsorted(wanted, fid)
+                if at < len(wanted) and wanted[at] == fid:
+                    found[int(hit[sorter[at]]) + 1] = feature["geometry"]
+        return [(found[i], i) for i in sorted(found)]
 
 
 def tile_paths(tile_dir: Path) -> dict[str, Path]:
@@ -278,7 +302,7 @@ def _read_polygons(path: Path, stack: StackInfo, nomenclature: Nomenclature) -> 
         left, top = stack.transform.c, stack.transform.f
         right = left + stack.width * stack.transform.a
         bottom = top + stack.height * stack.transform.e
-        geometries, indices = [], []
+        fids, indices, boxes = [], [], []
         for feature in src:
             code = feature["properties"]["code"]
             if code is None:
@@ -289,12 +313,14 @@ def _read_polygons(path: Path, stack: StackInfo, nomenclature: Nomenclature) -> 
             x0, y0, x1, y1 = geometry_bounds(geometry)
             if x1 <= left or x0 >= right or y1 <= bottom or y0 >= top:
                 continue
-            geometries.append(geometry.__geo_interface__ if hasattr(geometry, "__geo_interface__") else geometry)
+            fids.append(int(feature.id))
             indices.append(lut[int(code)])
-    if not geometries:
+            boxes.append((x0, y0, x1, y1))
+    if not fids:
         raise EmptyReferenceError(f"{path}: no polygon lies inside tile {stack.tile_id} "
                                   f"(bounds {left:.0f}, {bottom:.0f}, {right:.0f}, {top:.0f}): wrong tile or CRS?")
-    return ReferencePolygons(path, geometries, np.asarray(indices, dtype=np.uint8))
+    return ReferencePolygons(path, np.asarray(fids, dtype=np.int64), np.asarray(indices, dtype=np.uint8),
+                             np.asarray(boxes, dtype=np.float64).reshape(-1, 4))
 
 
 def unknown_code_message(code: int, nomenclature: Nomenclature) -> str:

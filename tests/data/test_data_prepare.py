@@ -124,3 +124,55 @@ def test_outputs_are_readable_by_the_team(store_dir, synth_root):
     for path in (store_dir / "T31UDQ.h5", store_dir / "dataset.json"):
         assert stat.S_IMODE(path.stat().st_mode) == 0o666 & ~umask
     assert stat.S_IMODE((synth_root / "T31UDQ").stat().st_mode) == 0o777 & ~umask
+
+
+def _squares_gpkg(path, squares, spatial_index=True):
+    """A GeoPackage of squares (x0, y0, side, code), in EPSG:32631, features in the given order."""
+    import fiona
+
+    schema = {"geometry": "Polygon", "properties": {"code": "int"}}
+    with fiona.open(path, "w", driver="GPKG", schema=schema, crs="EPSG:32631",
+                    SPATIAL_INDEX="YES" if spatial_index else "NO") as dst:
+        for x0, y0, side, code in squares:
+            ring = [(x0, y0), (x0 + side, y0), (x0 + side, y0 + side), (x0, y0 + side), (x0, y0)]
+            dst.write({"geometry": {"type": "Polygon", "coordinates": [ring]}, "properties": {"code": code}})
+
+
+def test_reference_polygons_are_read_window_by_window_in_file_order(tmp_path):
+    """The reference keeps bounds and classes only; a window's polygons come from the file, in object order
+    (a later polygon drawn over an earlier one), with or without the GeoPackage's spatial index."""
+    from rasterio.transform import from_origin
+
+    from landcover_hpc.data.tiles import ReferencePolygons, StackInfo, read_reference
+    from landcover_hpc.nomenclature import load_nomenclature
+
+    nomenclature = load_nomenclature()
+    squares = [(400_000, 5_499_000, 500, 41), (400_200, 5_499_200, 100, 11),  # 2 inside 1
+               (402_000, 5_499_000, 100, 11), (500_000, 5_000_000, 100, 11)]  # 3 elsewhere, 4 off the tile
+    stack = StackInfo(tile_id="T31UDQ", path=tmp_path / "stack.tif", height=400, width=400, dates=("20180115",),
+                      bands=("B2",), nodata=-10000, crs=rasterio.crs.CRS.from_epsg(32631),
+                      transform=from_origin(399_000, 5_500_000, 10, 10))
+    for spatial_index in (True, False):
+        tile = tmp_path / f"index_{spatial_index}"
+        tile.mkdir()
+        _squares_gpkg(tile / "reference.gpkg", squares, spatial_index)
+        reference = read_reference(tile, stack, nomenclature)
+        assert isinstance(reference, ReferencePolygons) and not hasattr(reference, "geometries")
+        assert reference.fids.tolist() == [1, 2, 3]  # the polygon off the tile is no object
+        assert reference.class_indices.tolist() == [nomenclature.index_of(c) for c in (41, 11, 11)]
+        np.testing.assert_array_equal(reference.bounds[1], [400_200, 5_499_200, 400_300, 5_499_300])
+        assert [i for _, i in reference.touching(399_000, 5_498_000, 401_000, 5_500_000)] == [1, 2]
+        assert [i for _, i in reference.touching(400_250, 5_499_050, 403_000, 5_499_260)] == [1, 2, 3]
+        assert reference.touching(400_500, 5_499_500, 401_000, 5_500_000) == []  # edges touching only
+        assert [i for _, i in reference.touching(401_000, 5_498_000, 403_000, 5_500_000)] == [3]
+
+
+def test_prepare_caps_gdal_block_cache_unless_the_user_set_it(monkeypatch):
+    from landcover_hpc.data import prepare
+
+    monkeypatch.delenv("GDAL_CACHEMAX", raising=False)
+    with prepare._block_cache():
+        assert rasterio.env.getenv()["GDAL_CACHEMAX"] == prepare.BLOCK_CACHE_BYTES
+    monkeypatch.setenv("GDAL_CACHEMAX", "1000")
+    with prepare._block_cache():
+        assert "GDAL_CACHEMAX" not in rasterio.env.getenv()
