@@ -20,7 +20,7 @@ test: install  ## the whole test suite: plain pytest (the Slurm tests too where 
 	@$(MAKE) --no-print-directory test-unit test-mpi
 
 test-unit:
-	$(PY) -m pytest tests -q
+	$(PY) -m pytest tests -q --durations=15
 
 test-mpi:
 	@bash scripts/test_mpi.sh "$(MPIRUN)" "$(PY)"
