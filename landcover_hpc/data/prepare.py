@@ -3,10 +3,10 @@
 Each tile is processed window by window, so memory is bounded by one window of the stack, GDAL's block cache
 (capped, :func:`_block_cache`) and the reference's bounds (polygons are read window by window through the
 GeoPackage's spatial index); a labels.tif reference is the exception: its connected components are found on
-the whole raster, about 5 bytes per pixel. One tile's store is written under a temporary name and renamed when complete. A store whose inputs
-and options did not change since it was written is kept (``force`` rewrites it). A run owns the store while
-it decides and writes (:mod:`landcover_hpc.locks`): a second run on it fails at once, and the owner removes
-the temporary that a killed run left.
+the whole raster, about 5 bytes per pixel. One tile's store is written under a temporary name and renamed when
+complete. A store whose inputs and options did not change since it was written is kept (``force`` rewrites
+it). A run owns the store while it decides and writes (:mod:`landcover_hpc.locks`): a second run on it fails
+at once, and the owner removes the temporary that a killed run left.
 """
 
 from __future__ import annotations
@@ -169,7 +169,8 @@ def _prepare_tile(tile_dir: Path, out_path: Path, nomenclature: Nomenclature, op
     n_valid = 0
     progress = Progress(f"prepare {stack.tile_id}", H * W, "px", enabled=show_progress, logger=log)
 
-    with _block_cache(), atomic_path(out_path) as tmp, h5py.File(tmp, "w") as h5, rasterio.open(stack.path) as src, \
+    with _block_cache(), atomic_path(out_path) as tmp, h5py.File(tmp, "w") as h5, \
+            rasterio.open(stack.path) as src, \
             (rasterio.open(s1.path) if s1 else contextlib.nullcontext()) as s1_src:
         ds_stack = h5.create_dataset("stack", (H, W, TC), dtype="int16", chunks=chunk,
                                      compression=options.compression, shuffle=options.compression is not None,

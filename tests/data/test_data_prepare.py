@@ -149,8 +149,8 @@ def test_reference_polygons_are_read_window_by_window_in_file_order(tmp_path):
     nomenclature = load_nomenclature()
     squares = [(400_000, 5_499_000, 500, 41), (400_200, 5_499_200, 100, 11),  # 2 inside 1
                (402_000, 5_499_000, 100, 11), (500_000, 5_000_000, 100, 11)]  # 3 elsewhere, 4 off the tile
-    stack = StackInfo(tile_id="T31UDQ", path=tmp_path / "stack.tif", height=400, width=400, dates=("20180115",),
-                      bands=("B2",), nodata=-10000, crs=rasterio.crs.CRS.from_epsg(32631),
+    stack = StackInfo(tile_id="T31UDQ", path=tmp_path / "stack.tif", height=400, width=400,
+                      dates=("20180115",), bands=("B2",), nodata=-10000, crs=rasterio.crs.CRS.from_epsg(32631),
                       transform=from_origin(399_000, 5_500_000, 10, 10))
     for spatial_index in (True, False):
         tile = tmp_path / f"index_{spatial_index}"
