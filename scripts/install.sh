@@ -71,17 +71,16 @@ up_to_date() {
         TF_CPP_MIN_LOG_LEVEL=2 "$VENV/bin/python" -c "import horovod.tensorflow" 2>/dev/null
 }
 
+exit_if_up_to_date() {
+    if up_to_date; then log "environment up to date ($VENV)"; exit 0; fi
+}
+
 # An up-to-date environment needs no build tools: checked before the system packages, so that a runtime-only
-# machine (the container image's final stage: no compiler, not root) runs `make demo` as it is.
-if [ "$WITH_SLURM" = 0 ] && [ "$DEPS_ONLY" = 0 ] && up_to_date; then
-    log "environment up to date ($VENV)"
-    exit 0
-fi
+# machine (the container image's final stage: no compiler, not root) runs `make demo` as it is. With
+# --with-slurm the Slurm packages are checked first; --deps-only always reinstalls the dependencies.
+[ "$WITH_SLURM" = 1 ] || [ "$DEPS_ONLY" = 1 ] || exit_if_up_to_date
 install_system_packages
-if [ "$WITH_SLURM" = 1 ] && up_to_date; then
-    log "environment up to date ($VENV)"
-    exit 0
-fi
+[ "$WITH_SLURM" = 0 ] || exit_if_up_to_date
 
 [ -x "$VENV/bin/python" ] || { log "creating $VENV"; "$PYTHON" -m venv "$VENV"; }
 export PIP_DISABLE_PIP_VERSION_CHECK=1
