@@ -8,8 +8,11 @@ these names and checks at import that both agree.
 
 from __future__ import annotations
 
+from ..errors import ConfigError
+
 __all__ = ["MODEL_NAMES", "TABLE2_MODELS", "PRECISIONS", "GROUPED_MODELS", "S1_MODELS", "SELECTED_DATE_COUNTS",
-           "PATCH_MODELS", "S1_CHANNELS_PER_DATE", "DEFAULT_N_GROUPS", "DEFAULT_DROPOUT", "DEFAULT_PRECISION"]
+           "PATCH_MODELS", "S1_CHANNELS_PER_DATE", "DEFAULT_N_GROUPS", "DEFAULT_DROPOUT", "DEFAULT_PRECISION",
+           "check_s1_dates"]
 
 #: The paper's Table 2 comparison (Stoian et al. 2019), in its order: ``models.architectures``.
 TABLE2_MODELS: tuple[str, ...] = ("fgunet", "unet", "mlp", "lstm", "tsfgunet")
@@ -49,3 +52,12 @@ S1_CHANNELS_PER_DATE = 2
 DEFAULT_N_GROUPS = 11
 DEFAULT_DROPOUT = 0.2
 DEFAULT_PRECISION = "float32"
+
+
+def check_s1_dates(name: str, n_s1_dates: int) -> None:
+    """Raise ConfigError unless model ``name`` gets Sentinel-1 dates exactly when it is one of :data:`S1_MODELS`."""
+    if (name in S1_MODELS) != (n_s1_dates > 0):
+        raise ConfigError(
+            f"model {name!r} needs Sentinel-1 dates (n_s1_dates={n_s1_dates}): give every tile's input a stack_s1.tif"
+            if name in S1_MODELS else f"model {name!r} takes Sentinel-2 only, not {n_s1_dates} Sentinel-1 dates; "
+                                      f"Sentinel-1 models: {', '.join(S1_MODELS)}")

@@ -22,7 +22,7 @@ from .sequence_unets import (build_convlstm_inception_unet_s1s2, build_convlstm_
                              build_convlstm_unet_s1s2, build_convlstm_unet_s2, build_unet_convlstm)
 from .twinns import build_twinns, build_twinns_s2
 from .names import (DEFAULT_DROPOUT, DEFAULT_N_GROUPS, DEFAULT_PRECISION, MODEL_NAMES, PRECISIONS, S1_CHANNELS_PER_DATE,
-                    S1_MODELS)
+                    S1_MODELS, check_s1_dates)
 from .resnets import build_re_resnet, build_res_ensemble4, build_res_ensemble8, build_st_resnet
 
 __all__ = ["MODEL_NAMES", "PRECISIONS", "ModelSpec", "get_model", "model_spec", "training_loss", "TRAINING_LOSSES"]
@@ -156,11 +156,7 @@ def get_model(
     """
     if name not in _BUILDERS:
         raise ConfigError(f"unknown model {name!r}; valid names: {', '.join(MODEL_NAMES)}")
-    if (name in S1_MODELS) != (n_s1_dates > 0):
-        raise ConfigError(
-            f"model {name!r} needs Sentinel-1 dates (a stack_s1.tif in every tile's input)" if name in S1_MODELS
-            else f"model {name!r} takes Sentinel-2 only, not {n_s1_dates} Sentinel-1 dates; "
-                 f"Sentinel-1 models: {', '.join(S1_MODELS) or 'none'}")
+    check_s1_dates(name, n_s1_dates)
     if name in S1_MODELS:
         options = {**options, "n_s1_dates": n_s1_dates}
     allowed = set(inspect.signature(_BUILDERS[name]).parameters) - set(inspect.signature(get_model).parameters)

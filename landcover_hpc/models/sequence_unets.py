@@ -28,11 +28,10 @@ from typing import Sequence
 
 import tensorflow as tf
 
-from ..errors import ConfigError
 from .architectures import BatchToTemporalGroups, DatesToSequence, TemporalGroupsToBatch, _policy, _validate
 from .dates import builder_date_indices
 from .layers import SelectDates
-from .names import S1_CHANNELS_PER_DATE
+from .names import S1_CHANNELS_PER_DATE, check_s1_dates
 
 __all__ = ["build_unet_convlstm", "build_convlstm_unet_s2", "build_convlstm_inception_unet_s2",
            "build_convlstm_unet_s1s2", "build_convlstm_inception_unet_s1s2", "PadToMultiple",
@@ -320,7 +319,7 @@ def build_convlstm_unet_s1s2(
             date closest to each chosen S2 date.
         others: as :func:`build_convlstm_unet_s2`.
     """
-    _require_s1("convlstm_unet_s1s2", n_s1_dates)
+    check_s1_dates("convlstm_unet_s1s2", n_s1_dates)
     return _wenger("convlstm_unet_s1s2", n_dates, n_bands, n_classes, n_groups, extra_channels_per_date, precision,
                    dropout, spatial_shape, date_indices, n_s1_dates, s1_date_indices, inception=False)
 
@@ -345,12 +344,6 @@ def build_convlstm_inception_unet_s1s2(
 
     Parameters (T=33, C=10, K=17, T1=33): 23 953 281.
     """
-    _require_s1("convlstm_inception_unet_s1s2", n_s1_dates)
+    check_s1_dates("convlstm_inception_unet_s1s2", n_s1_dates)
     return _wenger("convlstm_inception_unet_s1s2", n_dates, n_bands, n_classes, n_groups, extra_channels_per_date,
                    precision, dropout, spatial_shape, date_indices, n_s1_dates, s1_date_indices, inception=True)
-
-
-def _require_s1(name, n_s1_dates):
-    if n_s1_dates < 1:
-        raise ConfigError(f"model {name} needs Sentinel-1 dates (n_s1_dates={n_s1_dates}); "
-                          "give every tile a stack_s1.tif")

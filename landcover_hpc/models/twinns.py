@@ -29,9 +29,8 @@ import tensorflow as tf
 
 from ..errors import ConfigError
 from .architectures import ByteDropout, TemporalGroupsToBatch, _policy, _validate
-from .names import S1_CHANNELS_PER_DATE
+from .names import S1_CHANNELS_PER_DATE, check_s1_dates
 from .layers import SelectDates
-from .sequence_unets import _require_s1
 
 __all__ = ["build_twinns", "build_twinns_s2", "AuxiliaryLossModel", "InferenceScore", "TemporalAttention",
            "DatesToPixelSequences", "PixelsToMap", "ReflectPad", "AUXILIARY_WEIGHT", "TWINNS_DROPOUT"]
@@ -238,7 +237,7 @@ def build_twinns(
         fusion_units: units of the two fusion dense layers (paper 1024).
         others: as ``architectures.build_mlp`` (``n_groups`` unused).
     """
-    _require_s1("twinns", n_s1_dates)
+    check_s1_dates("twinns", n_s1_dates)
     return _twinns("twinns", n_dates, n_bands, n_classes, n_groups, extra_channels_per_date, precision, dropout,
                    spatial_shape, n_s1_dates, filters_s2, filters_s1, fusion_units)
 

@@ -10,7 +10,8 @@ from landcover_hpc.models.losses import CrossEntropyIoU, soft_iou, weighted_spar
 from landcover_hpc.models.names import S1_MODELS, SELECTED_DATE_COUNTS
 from landcover_hpc.models.registry import training_loss
 from landcover_hpc.models.layers import SelectDates
-from landcover_hpc.models.sequence_unets import PadToMultiple
+from landcover_hpc.models.sequence_unets import PadToMultiple, build_convlstm_unet_s1s2
+from landcover_hpc.models.twinns import build_twinns
 
 WENGER = ("convlstm_unet_s2", "convlstm_inception_unet_s2", "convlstm_unet_s1s2", "convlstm_inception_unet_s1s2")
 # T=33, C=10, K=17 (T1=33): the README's model table.
@@ -137,6 +138,12 @@ def test_wenger_date_indices_are_checked():
         _build("convlstm_unet_s2", date_indices=[0, 1, 9, 2])
     with pytest.raises(ConfigError, match="needs Sentinel-1"):
         get_model("convlstm_unet_s1s2", 6, 4, 5)
+
+
+@pytest.mark.parametrize("builder", [build_convlstm_unet_s1s2, build_twinns])
+def test_s1_builders_called_without_s1_dates_say_so(builder):
+    with pytest.raises(ConfigError, match=r"needs Sentinel-1 dates \(n_s1_dates=0\): give every tile's input a stack_s1"):
+        builder(6, 4, 5)
 
 
 def test_select_dates_and_pad_layers(rng):
