@@ -18,9 +18,10 @@ from ..sampling.plan import BALANCES
 from .schema import Section, load_config as _load
 
 __all__ = ["ModelConfig", "DataConfig", "TrainingConfig", "OutputConfig", "TrainConfig", "Config", "load_config",
-           "CLASS_WEIGHTINGS"]
+           "CLASS_WEIGHTINGS", "VALIDATIONS"]
 
 CLASS_WEIGHTINGS = ("inverse_frequency", "none")
+VALIDATIONS = ("all_pixels", "patches")
 
 
 class ModelConfig(Section):
@@ -58,8 +59,12 @@ class TrainingConfig(Section):
     learning_rate: float = Field(0.001, gt=0, description="base rate reached after the warm-up")
     warmup_epochs: float = Field(5.0, ge=0, description="from lr / N up to lr (Goyal et al. 2017)")
     optimizer: Literal["adam", "sgd"] = Field("adam", description="optimiser")
+    validation: Literal[VALIDATIONS] = Field(
+        "patches", description="what the per-epoch validation kappa scores, always of the validation objects (never "
+                               "the test ones): all_pixels: every validation pixel once, as the test evaluation "
+                               "scores every test pixel; patches: validation_batches sampled patches")
     validation_batches: int = Field(
-        10, ge=1, description="per epoch, per rank, from the validation polygons (never the test ones)")
+        10, ge=1, description="validation: patches: batches per epoch and rank, drawn from the validation objects")
     class_weights: Literal[CLASS_WEIGHTINGS] = Field(
         "none", description="none: unweighted loss (the class-balanced sampler already balances the classes); "
                             "inverse_frequency: n_tot / n_k of the training pixels on top of it (paper eq. 2), which "

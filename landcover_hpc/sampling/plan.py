@@ -29,6 +29,7 @@ from ..errors import ConfigError, EmptyReferenceError
 
 __all__ = [
     "PLAN_FIELDS",
+    "covering_windows",
     "BatchPlan",
     "assign_tiles",
     "available_classes",
@@ -261,3 +262,29 @@ def receive_order(plan: BatchPlan, rank: int) -> np.ndarray:
 def minimum_moves(counts: np.ndarray, per_rank: int) -> int:
     """``sum_i max(0, c_i - b)``: the fewest patches that must change rank."""
     return int(np.maximum(np.asarray(counts, dtype=np.int64) - per_rank, 0).sum())
+
+
+def covering_windows(mask: np.ndarray, size: int) -> np.ndarray:
+    """The size x size windows that hold every True pixel of ``mask`` exactly once.
+
+    The cells of the grid of step ``size`` that hold a True pixel; a cell of the last row or column that would
+    cross the edge is moved inside, and the part it then shares with its neighbour is not its own.
+
+    Args:
+        mask: (H, W) bool, H and W >= size.
+        size: P.
+
+    Returns:
+        (n, 4) int64: top-left row and column of each window, then the first row and column of the window
+        that are its own (0 but for the moved cells), row-major.
+    """
+    height, width = mask.shape
+    if height < size or width < size:
+        raise ConfigError(f"a {height} x {width} mask has no {size} x {size} window")
+    windows = []
+    for r in range(0, height, size):
+        for c in range(0, width, size):
+            if mask[r:r + size, c:c + size].any():
+                row, col = min(r, height - size), min(c, width - size)
+                windows.append((row, col, r - row, c - col))
+    return np.array(windows, dtype=np.int64).reshape(-1, 4)

@@ -27,8 +27,8 @@ from ..data.prepare import dataset_percentiles
 from ..errors import ConfigError, InputFormatError, LandcoverError
 from ..parallel import raise_together
 from . import exchange
-from .plan import (BALANCES, PLAN_FIELDS, BatchPlan, assign_tiles, available_classes, draw_batch_plan, plan_from_array,
-                   receive_order, send_order)
+from .plan import (BALANCES, PLAN_FIELDS, BatchPlan, assign_tiles, available_classes, covering_windows, draw_batch_plan,
+                   plan_from_array, receive_order, send_order)
 from .tiles import DEFAULT_MEMORY_FRACTION, TilePatches, available_memory, choose_in_memory
 from .transforms import INDEX_NAMES, augment, draw_augmentations, model_input
 
@@ -126,6 +126,7 @@ class PatchSampler:
         self.timings: dict[str, float] = {}
         self.local: dict[int, TilePatches] = {}
         self._positions: dict[str, list[dict[int, np.ndarray]]] = {}
+        self._validation_windows: dict[int, np.ndarray] = {}  # by local tile index, computed at first use
 
         error, meta = None, None
         try:
@@ -297,6 +298,45 @@ class PatchSampler:
         """The first ``n_batches`` validation batches (collective per batch); the same at every call."""
         for i in range(n_batches):
             yield self.batch(i, validation=True)
+
+    def validation_windows(self) -> Iterator[tuple[np.ndarray, np.ndarray]]:
+        """Every validation pixel of this rank's tiles, once, as the test evaluation scores every test pixel.
+
+        The P x P windows of :func:`~landcover_hpc.sampling.plan.covering_windows` over each local tile's
+        validation labels, in batches of b (the last one padded with unlabelled windows), normalised and never
+        augmented. Not collective: each rank reads its own tiles; ranks with more validation pixels yield more
+        batches.
+
+        Yields:
+            x (b, P, P, T*C' [+ T1*2]) float32, y (b, P, P) uint8 class indices 0..K (0: not a validation
+            pixel, or one of another window).
+        """
+        P, b = self.patch_size, self.options.batch_size
+        channels = self.n_dates * len(self.bands) + self.n_s1_channels
+        for t, tile in self.local.items():
+            windows = self._tile_validation_windows(t)
+            for start in range(0, len(windows), b):
+                chunk = windows[start:start + b]
+                raw = np.zeros((b, P, P, channels + 1), dtype=np.int16)
+                tile.extract(VALIDATION_SPLIT, chunk[:, 0], chunk[:, 1], P, raw, np.arange(len(chunk)))
+                y = raw[..., -1].astype(np.uint8)
+                for slot, (own_row, own_col) in enumerate(chunk[:, 2:].tolist()):
+                    y[slot, :own_row] = 0
+                    y[slot, :, :own_col] = 0
+                x = model_input(raw[..., :-1], self.percentiles, self.bands, self.options.indices,
+                                s1_percentiles=self.s1_percentiles if self.options.sentinel1 else None)
+                yield x, y
+
+    def n_validation_windows(self) -> int:
+        """How many windows :meth:`validation_windows` reads on this rank (not collective)."""
+        return sum(len(self._tile_validation_windows(t)) for t in self.local)
+
+    def _tile_validation_windows(self, t: int) -> np.ndarray:
+        if t not in self._validation_windows:
+            labels = self.local[t].labels(VALIDATION_SPLIT)
+            labels = self.local[t].store.read_labels(VALIDATION_SPLIT) if labels is None else labels
+            self._validation_windows[t] = covering_windows(labels > 0, self.patch_size)
+        return self._validation_windows[t]
 
     # -- state -----------------------------------------------------------------------------------------
     def state_dict(self) -> dict[str, Any]:

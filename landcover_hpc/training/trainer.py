@@ -44,7 +44,7 @@ import yaml
 import tensorflow as tf
 
 from ..data.store import read_dataset_summary
-from ..errors import InputNotFoundError
+from ..errors import InputFormatError, InputNotFoundError
 from ..interrupt import StopRequested, received_signal_name, stop_requested
 from ..io import atomic_path, remove_temporaries, write_text_atomic
 from ..models import WeightedSparseCrossEntropy
@@ -156,7 +156,7 @@ def _train(config: Config, resume: bool) -> dict:
                                                           memory_budget=config.data.memory_budget,
                                                           sentinel1=config.model.name in S1_MODELS),
                            tiles=config.data.tiles)
-    sampler.plan(0, validation=True)  # no validation position anywhere: say so now, not after the first epoch
+    _require_validation_pixels(sampler, tcfg.validation, comm)  # none: say so now, not after the first epoch
     tf.keras.utils.set_random_seed(tcfg.seed + rank)  # dropout masks differ per rank, weights come from rank 0
     if tcfg.deterministic:
         tf.config.experimental.enable_op_determinism()
@@ -249,7 +249,9 @@ def _train(config: Config, resume: bool) -> dict:
                 _stop(comm, f"stopped by {received_signal_name()} after step {step + 1} (epoch {epoch + 1}, "
                       f"batch {batch + 1}/{steps_per_epoch}): {checkpoint_path} written; rerun with --resume")
         seconds = time.perf_counter() - t0
-        oa, kappa = validate(model, sampler, tcfg.validation_batches, len(sampler.class_codes), comm)
+        batches = (sampler.validation_windows() if tcfg.validation == "all_pixels"
+                   else sampler.validation_batches(tcfg.validation_batches))
+        oa, kappa = validate(model, batches, len(sampler.class_codes), comm)
         row = {"epoch": epoch + 1, "loss": float(np.mean(losses)), "lr": lr, "val_overall_accuracy": oa,
                "val_kappa": kappa, "patches_per_second": size * tcfg.batch_size * steps_per_epoch / seconds,
                "seconds": seconds}
@@ -318,18 +320,26 @@ def _allreduce(comm, values: np.ndarray) -> np.ndarray:
     return out
 
 
-def validate(model, sampler, n_batches: int, n_classes: int, comm) -> tuple[float, float]:
-    """Overall accuracy and kappa over the validation patches of all ranks (identical on every rank)."""
+def validate(model, batches, n_classes: int, comm) -> tuple[float, float]:
+    """Overall accuracy and kappa over the validation batches of all ranks (identical on every rank)."""
     from ..evaluation.metrics import confusion_matrix, scores_from_confusion
 
     cm = np.zeros((n_classes, n_classes), np.int64)
-    for x, y in sampler.validation_batches(n_batches):
+    for x, y in batches:
         predicted = np.argmax(np.asarray(model.predict_on_batch(x)), axis=-1) + 1
         cm += confusion_matrix(y, predicted, n_classes)
     scores = scores_from_confusion(_allreduce(comm, cm))
     return scores["overall_accuracy"], scores["kappa"]
 
 
+def _require_validation_pixels(sampler, validation: str, comm) -> None:
+    """Raise InputFormatError on every rank when the validation would score nothing."""
+    if validation == "patches":
+        sampler.plan(0, validation=True)  # raises on every rank without a validation position anywhere
+        return
+    if _allreduce(comm, np.array([sampler.n_validation_windows()], np.int64))[0] == 0:
+        raise InputFormatError(f"{sampler.store_dir}: no validation pixel in any tile: validation is impossible; "
+                               "prepare with a larger --val-fraction")
 def _open_logs(run_dir: Path, config: Config, start_epoch: int, start_step: int):
     """(history rows of the epochs before ``start_epoch``, steps.csv rows before ``start_step``, writer)."""
     run_dir.mkdir(parents=True, exist_ok=True)

@@ -5,7 +5,8 @@ import pytest
 from scipy import stats
 
 from landcover_hpc.errors import ConfigError, EmptyReferenceError
-from landcover_hpc.sampling import (BatchPlan, assign_tiles, available_classes, draw_batch_plan, minimum_moves,
+from landcover_hpc.sampling import (BatchPlan, assign_tiles, available_classes, covering_windows, draw_batch_plan,
+                                   minimum_moves,
                                    plan_from_array, receive_order, send_order, transfer_scheme)
 
 
@@ -119,3 +120,23 @@ def test_same_seed_same_plan_and_broadcast_form_round_trips():
 def test_plan_without_positions_is_an_error():
     with pytest.raises(EmptyReferenceError, match="no tile has any valid patch position"):
         draw_batch_plan([{}, {3: np.zeros((0, 2), np.int32)}], assign_tiles(2, 2), 2, 4, np.random.default_rng())
+
+
+@pytest.mark.parametrize("shape", [(64, 64), (70, 45), (16, 16)])
+def test_covering_windows_hold_every_marked_pixel_once(shape):
+    mask = np.random.default_rng(5).random(shape) < 0.02
+    mask[-1, -1] = True  # a moved cell in both directions (unless the size divides the side)
+    windows = covering_windows(mask, 16)
+    covered = np.zeros(shape, np.int64)
+    for row, col, own_row, own_col in windows.tolist():
+        assert 0 <= row <= shape[0] - 16 and 0 <= col <= shape[1] - 16
+        covered[row + own_row:row + 16, col + own_col:col + 16] += 1
+    np.testing.assert_array_equal(covered[mask], 1)
+    assert covered.max() == 1  # the own parts tile the tile without overlap
+    cells = {(r // 16, c // 16) for r, c in zip(*np.nonzero(mask))}
+    assert len(windows) == len(cells)  # empty cells are skipped
+
+
+def test_covering_windows_refuse_a_mask_smaller_than_the_window():
+    with pytest.raises(ConfigError, match="a 8 x 20 mask has no 16 x 16 window"):
+        covering_windows(np.ones((8, 20), bool), 16)

@@ -138,6 +138,26 @@ def test_validation_batches_are_fixed_unaugmented_validation_patches(comm, sampl
     assert check(comm, ok)
 
 
+def test_validation_windows_score_every_validation_pixel_once(comm, sampling_store):
+    from mpi4py import MPI
+
+    with sampler(sampling_store, comm, memory_budget=0) as on_demand, sampler(sampling_store, comm) as s:
+        counts, ok = np.zeros(256, np.int64), True
+        for (x, y), (x2, y2) in zip(s.validation_windows(), on_demand.validation_windows()):
+            ok &= x.shape == (B, 16, 16, s.n_channels) and y.shape == (B, 16, 16) and 0 <= x.min() and x.max() <= 1
+            ok &= np.array_equal(x, x2) and np.array_equal(y, y2)
+            counts += np.bincount(y.ravel(), minlength=256)
+        n_batches = -(-s.n_validation_windows() // B)
+        ok &= n_batches == len(list(s.validation_windows()))
+        total = comm.allreduce(counts[1:], op=MPI.SUM)
+        want = np.zeros(255, np.int64)
+        for tile in s.tile_ids:
+            with TileStore(sampling_store / f"{tile}.h5") as store:
+                want[:len(store.class_codes)] += store.class_counts("val")
+        ok &= np.array_equal(total, want) and total.sum() > 0
+    assert check(comm, ok)
+
+
 def test_percentiles_come_from_the_training_tiles_only(comm, sampling_store):
     """A tile left out of training (leave-one-tile-out) does not shape the normalisation."""
     from landcover_hpc.data import dataset_percentiles, open_stores

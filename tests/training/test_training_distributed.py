@@ -112,6 +112,35 @@ def test_two_trainings_with_one_seed_give_identical_weights(tmp_path, train_stor
 
 
 @pytest.mark.slow
+def test_all_pixels_validation_scores_every_validation_pixel_once(tmp_path, train_store):
+    """The per-pixel MLP's validation kappa on 2 ranks equals that of the model applied to every validation
+    pixel of every tile in one process: no pixel missed or counted twice, whatever rank holds its tile."""
+    from landcover_hpc.data import TileStore, list_tiles
+    from landcover_hpc.evaluation.metrics import confusion_matrix, scores_from_confusion
+    from landcover_hpc.models import load_model
+    from landcover_hpc.sampling.transforms import model_input
+
+    run(MPIRUN + ["-n", "2", sys.executable, "-m", "landcover_hpc.cli.train", "--config", "configs/demo.yaml",
+                  f"data.store={train_store}", "model.name=mlp", "model.precision=float32", "training.epochs=3",
+                  "training.batches_per_epoch=8", "training.batch_size=4", "training.warmup_epochs=0",
+                  "training.learning_rate=0.01", "training.validation=all_pixels",
+                  "threads=1", f"output.run_dir={tmp_path}"])
+    model, meta = load_model(tmp_path / "final_model.h5")
+    cm = 0
+    for tile in list_tiles(train_store):
+        with TileStore(train_store / f"{tile}.h5") as store:
+            x = model_input(store.read_window(0, 0, store.height, store.width), meta.percentiles, meta.band_names,
+                            False)
+            predicted = np.argmax(model.predict(x[None], verbose=0)[0], axis=-1) + 1
+            cm = cm + confusion_matrix(store.read_labels("val"), predicted, len(store.class_codes))
+    want = scores_from_confusion(cm)
+    row = _rows(tmp_path / "history.csv")[-1]  # final_model.h5 is the last epoch's
+    assert want["n_pixels"] > 500 and want["kappa"] > 0.1  # a model that tells classes apart
+    assert abs(float(row["val_overall_accuracy"]) - want["overall_accuracy"]) < 1e-4
+    assert abs(float(row["val_kappa"]) - want["kappa"]) < 1e-4
+
+
+@pytest.mark.slow
 def test_training_stops_at_the_validation_plateau(tmp_path, train_store):
     """With patience 1 and a learning rate of 0 the kappa never improves after epoch 1: stop at epoch 2."""
     cmd = [sys.executable, "-m", "landcover_hpc.cli.train", "--config", str(Path("configs") / "demo.yaml"),
