@@ -156,7 +156,7 @@ def _train(config: Config, resume: bool) -> dict:
                                                           memory_budget=config.data.memory_budget,
                                                           sentinel1=config.model.name in S1_MODELS),
                            tiles=config.data.tiles)
-    _require_validation_pixels(sampler, tcfg.validation, comm)  # none: say so now, not after the first epoch
+    validation = _validation_set(sampler, tcfg, comm)  # none: say so now, not after the first epoch
     tf.keras.utils.set_random_seed(tcfg.seed + rank)  # dropout masks differ per rank, weights come from rank 0
     if tcfg.deterministic:
         tf.config.experimental.enable_op_determinism()
@@ -217,7 +217,7 @@ def _train(config: Config, resume: bool) -> dict:
     history, steps_log, writer = _open_logs(run_dir, config, start_epoch, start_step) if rank == 0 else ([], [], None)
     say(f"training {config.model.name} ({model.count_params()} parameters) on {len(sampler.tile_ids)} tiles, "
         f"{size} rank(s) x {tcfg.batch_size} patches of {sampler.patch_size} px, {threads} thread(s) per rank, "
-        f"{tcfg.epochs} epochs x {steps_per_epoch} batches")
+        f"{tcfg.epochs} epochs x {steps_per_epoch} batches; validation: {validation}")
 
     last = {}
     for epoch in range(start_epoch, tcfg.epochs):
@@ -332,14 +332,20 @@ def validate(model, batches, n_classes: int, comm) -> tuple[float, float]:
     return scores["overall_accuracy"], scores["kappa"]
 
 
-def _require_validation_pixels(sampler, validation: str, comm) -> None:
-    """Raise InputFormatError on every rank when the validation would score nothing."""
-    if validation == "patches":
+def _validation_set(sampler, tcfg, comm) -> str:
+    """What the per-epoch validation scores, in words; raises InputFormatError on every rank when it would
+    score nothing."""
+    if tcfg.validation == "patches":
         sampler.plan(0, validation=True)  # raises on every rank without a validation position anywhere
-        return
-    if _allreduce(comm, np.array([sampler.n_validation_windows()], np.int64))[0] == 0:
+        return f"{tcfg.validation_batches} batches of patches per rank from the validation objects"
+    windows = int(_allreduce(comm, np.array([sampler.n_validation_windows()], np.int64))[0])
+    if windows == 0:
         raise InputFormatError(f"{sampler.store_dir}: no validation pixel in any tile: validation is impossible; "
                                "prepare with a larger --val-fraction")
+    return (f"every validation pixel, {windows} windows of {sampler.patch_size} px "
+            f"({windows * sampler.patch_size ** 2 / 1e6:.2f} M px) per epoch")
+
+
 def _open_logs(run_dir: Path, config: Config, start_epoch: int, start_step: int):
     """(history rows of the epochs before ``start_epoch``, steps.csv rows before ``start_step``, writer)."""
     run_dir.mkdir(parents=True, exist_ok=True)

@@ -120,11 +120,12 @@ def test_all_pixels_validation_scores_every_validation_pixel_once(tmp_path, trai
     from landcover_hpc.models import load_model
     from landcover_hpc.sampling.transforms import model_input
 
-    run(MPIRUN + ["-n", "2", sys.executable, "-m", "landcover_hpc.cli.train", "--config", "configs/demo.yaml",
-                  f"data.store={train_store}", "model.name=mlp", "model.precision=float32", "training.epochs=3",
-                  "training.batches_per_epoch=8", "training.batch_size=4", "training.warmup_epochs=0",
-                  "training.learning_rate=0.01", "training.validation=all_pixels",
-                  "threads=1", f"output.run_dir={tmp_path}"])
+    train = [sys.executable, "-m", "landcover_hpc.cli.train", "--config", "configs/demo.yaml"]
+    out = run(MPIRUN + ["-n", "2"] + train + [
+        f"data.store={train_store}", "model.name=mlp", "model.precision=float32", "training.epochs=3",
+        "training.batches_per_epoch=8", "training.batch_size=4", "training.warmup_epochs=0",
+        "training.learning_rate=0.01", "training.validation=all_pixels", "threads=1", f"output.run_dir={tmp_path}"])
+    assert "validation: every validation pixel, " in out.stderr
     model, meta = load_model(tmp_path / "final_model.h5")
     cm = 0
     for tile in list_tiles(train_store):
