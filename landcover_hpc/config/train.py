@@ -60,9 +60,11 @@ class TrainingConfig(Section):
     warmup_epochs: float = Field(5.0, ge=0, description="from lr / N up to lr (Goyal et al. 2017)")
     optimizer: Literal["adam", "sgd"] = Field("adam", description="optimiser")
     validation: Literal[VALIDATIONS] = Field(
-        "patches", description="what the per-epoch validation kappa scores, always of the validation objects (never "
-                               "the test ones): all_pixels: every validation pixel once, as the test evaluation "
-                               "scores every test pixel; patches: validation_batches sampled patches")
+        "all_pixels", description="what the per-epoch validation kappa (model selection, early stop) scores, always "
+                                  "of the validation objects, never the test ones: all_pixels: every validation "
+                                  "pixel once, as the test evaluation scores every test pixel (its cost, logged at "
+                                  "the start, grows with the validation area); patches: validation_batches sampled "
+                                  "patches, cheaper and noisier (benchmarks/README.md)")
     validation_batches: int = Field(
         10, ge=1, description="validation: patches: batches per epoch and rank, drawn from the validation objects")
     class_weights: Literal[CLASS_WEIGHTINGS] = Field(

@@ -146,7 +146,8 @@ def test_training_stops_at_the_validation_plateau(tmp_path, train_store):
     """With patience 1 and a learning rate of 0 the kappa never improves after epoch 1: stop at epoch 2."""
     cmd = [sys.executable, "-m", "landcover_hpc.cli.train", "--config", str(Path("configs") / "demo.yaml"),
            f"data.store={train_store}", "model.name=mlp", "training.epochs=5", "training.batches_per_epoch=1",
-           "training.batch_size=2", "training.validation_batches=1", "training.learning_rate=1e-12",
+           "training.batch_size=2", "training.validation=patches", "training.validation_batches=1",
+           "training.learning_rate=1e-12",
            "training.warmup_epochs=0", "training.patience=1", f"output.run_dir={tmp_path}"]
     out = run(cmd)
     assert "has not improved for 1 epochs: stopping at epoch 2 (best: epoch 1" in out.stderr
