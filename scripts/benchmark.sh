@@ -8,6 +8,7 @@
 #      and with the class weights alone (the default is the sampler alone: both together over-predict the
 #      rare classes on an imbalanced test set, benchmarks/README.md)
 #   3. geometric precision (paper 4.3) of FG-UNET and RF against the RF maps of the other seeds          -> geometry/
+#      and of every map against the synthetic ground truth (recall and precision of its corners)        -> geometry_truth/
 #   4. leave one tile out (paper Figure 19) for FG-UNET and RF on the LOTO_TILES                        -> loto/
 #   5. landcover-compare: kappa per tile (Figures 6, 9, 12), F-scores per class (Figure 7), geometry,
 #      LOTO, all as mean +- sd over the seeds                                                           -> report/
@@ -20,7 +21,7 @@ MPIRUN=${MPIRUN:-mpirun --oversubscribe --allow-run-as-root --bind-to none}
 RANKS=${BENCH_RANKS:-2}
 SEEDS=${BENCH_SEEDS:-0 1 2}
 MODELS=${BENCH_MODELS:-fgunet unet mlp}
-EPOCHS=${BENCH_EPOCHS:-40}  # at most: each training stops at its validation plateau (configs/demo.yaml's patience)
+EPOCHS=${BENCH_EPOCHS:-45}  # at most, as configs/demo.yaml: each training stops at its validation plateau (its patience)
 LOTO_TILES=${BENCH_LOTO_TILES:-T31UDQ,T30TWT,T32ULU}
 GEOMETRY_TILES=${BENCH_GEOMETRY_TILES:-T31UDQ T30TWT}
 TILES=T31UDQ,T30TWT,T30TYN,T31TGK,T30TXQ,T30UXV,T31TCJ,T31UEQ,T30UVU,T31TEJ,T32ULU
@@ -86,6 +87,19 @@ for tile in $GEOMETRY_TILES; do
     for seed in $SEEDS; do references+=("$OUT/maps/rf_s$seed/${tile}_classes.tif"); done
     $BIN/landcover-geometry --tile "$tile" --map "FG-UNET=$OUT/maps/fgunet_s$first/${tile}_classes.tif" \
         --map "RF=$OUT/maps/rf_s$first/${tile}_classes.tif" --reference "${references[@]}" --out "$OUT/geometry"
+done
+
+say "3/5 geometric precision against the synthetic ground truth (truth.tif), every seed -> $OUT/geometry_truth"
+for tile in $GEOMETRY_TILES; do
+    maps=()
+    for seed in $SEEDS; do
+        for model in $MODELS rf; do maps+=(--map "${NAME[$model]} s$seed=$OUT/maps/${model}_s$seed/${tile}_classes.tif"); done
+    done
+    # the true corners a map keeps (recall), then the map's corners that are true ones (precision)
+    $BIN/landcover-geometry --tile "$tile" "${maps[@]}" --reference "$OUT/tiles/$tile/truth.tif" \
+        --out "$OUT/geometry_truth/recall" > /dev/null
+    $BIN/landcover-geometry --tile "$tile" "${maps[@]}" --reference "$OUT/tiles/$tile/truth.tif" --denominator map \
+        --out "$OUT/geometry_truth/precision" > /dev/null
 done
 
 say "4/5 leave one tile out ($LOTO_TILES held out in turn) -> $OUT/loto"
