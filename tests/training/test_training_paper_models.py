@@ -30,8 +30,8 @@ def test_paper_model_trains_under_mpirun_and_maps_a_tile(name, tmp_path, s1_stor
     run_dir = tmp_path / "run"
     run(MPIRUN + ["-n", "2", sys.executable, "-m", "landcover_hpc.cli.train", "--config", "configs/demo.yaml",
                   f"data.store={s1_store}", f"model.name={name}", "model.precision=float32", "training.epochs=1",
-                  "training.batches_per_epoch=1", "training.batch_size=2", "training.validation_batches=1",
-                  "threads=1", f"output.run_dir={run_dir}", *MODELS[name]])
+                  "training.batches_per_epoch=1", "training.batch_size=2", "training.validation=patches",
+                  "training.validation_batches=1", "threads=1", f"output.run_dir={run_dir}", *MODELS[name]])
     model, metadata = load_model(run_dir / "final_model.h5")
     assert metadata.spec.architecture == name
     if name.startswith("convlstm"):  # the dates chosen for training are the model's, in its file
