@@ -17,8 +17,8 @@ from .transforms import (INDEX_NAMES, N_AUGMENTATIONS, append_per_date, augment,
 
 __all__ = [
     "PLAN_FIELDS", "BatchPlan", "assign_destinations", "assign_tiles", "available_classes", "covering_windows",
-    "draw_batch_plan",
-    "draw_patches", "minimum_moves", "plan_from_array", "receive_order", "send_order", "transfer_scheme",
+    "draw_batch_plan", "draw_patches", "minimum_moves", "plan_from_array", "receive_order", "send_order",
+    "transfer_scheme",
     "STATE_FORMAT", "TRAIN_STREAM", "VALIDATION_STREAM", "PatchSampler", "SamplerOptions", "batch_rngs",
     "TilePatches", "choose_in_memory",
     "INDEX_NAMES", "N_AUGMENTATIONS", "append_per_date", "augment", "draw_augmentations", "normalise",
