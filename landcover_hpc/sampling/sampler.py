@@ -143,6 +143,7 @@ class PatchSampler:
         self.s1_dates = tuple(meta["s1_dates"])
         self.s1_percentiles = np.asarray(meta["s1_percentiles"], dtype=np.float32).reshape(2, -1)
         self.n_s1_channels = self.s1_percentiles.shape[1]
+        self._n_raw_channels = self.n_dates * len(self.bands) + self.n_s1_channels  # of a stored patch, int16
         self.n_channels = (self.n_dates * (len(self.bands) + (len(INDEX_NAMES) if options.indices else 0))
                            + self.n_s1_channels)
         self.tile_ranks = assign_tiles(len(self.tile_ids), self.size)
@@ -153,8 +154,7 @@ class PatchSampler:
         error = None
         try:
             mine = np.flatnonzero(self.tile_ranks == self.rank)
-            stack_bytes = [2 * meta["n_pixels"][t] * (self.n_dates * len(self.bands) + self.n_s1_channels)
-                           for t in mine]
+            stack_bytes = [2 * meta["n_pixels"][t] * self._n_raw_channels for t in mine]
             for t, in_memory in zip(mine, choose_in_memory(stack_bytes, budget)):
                 self.local[int(t)] = TilePatches(store_path(self.store_dir, self.tile_ids[t]), in_memory,
                                                  sentinel1=options.sentinel1)
@@ -248,7 +248,7 @@ class PatchSampler:
             channels after the Sentinel-2 ones), labels (b, P, P) uint8 class indices 0..K, and (b,) int64
             their indices in the plan (:func:`~landcover_hpc.sampling.plan.receive_order`).
         """
-        P, channels = self.patch_size, self.n_dates * len(self.bands) + self.n_s1_channels
+        P, channels = self.patch_size, self._n_raw_channels
         start = time.perf_counter()
         order = send_order(plan, self.rank)
         send = np.empty((len(order), P, P, channels + 1), dtype=np.int16)
@@ -278,13 +278,17 @@ class PatchSampler:
         planned = time.perf_counter()
         raw, labels, order = self.exchange(plan, VALIDATION_SPLIT if validation else "train")
         exchanged = time.perf_counter()
-        x = model_input(raw, self.percentiles, self.bands, self.options.indices,
-                        s1_percentiles=self.s1_percentiles if self.options.sentinel1 else None)
+        x = self._model_input(raw)
         if self.options.augment and not validation:
             _, rng = batch_rngs(self.options.seed, TRAIN_STREAM, batch_index)
             x, labels = augment(x, labels, draw_augmentations(rng, plan.size)[order])
         self.timings.update(plan=planned - start, transform=time.perf_counter() - exchanged)
         return x, labels
+
+    def _model_input(self, raw: np.ndarray) -> np.ndarray:
+        """Normalised bands (+ indices, + Sentinel-1 channels) of raw int16 patches: what the model is fed."""
+        return model_input(raw, self.percentiles, self.bands, self.options.indices,
+                           s1_percentiles=self.s1_percentiles if self.options.sentinel1 else None)
 
     def __iter__(self) -> Iterator[tuple[np.ndarray, np.ndarray]]:
         return self
@@ -312,20 +316,17 @@ class PatchSampler:
             pixel, or one of another window).
         """
         P, b = self.patch_size, self.options.batch_size
-        channels = self.n_dates * len(self.bands) + self.n_s1_channels
         for t, tile in self.local.items():
             windows = self._tile_validation_windows(t)
             for start in range(0, len(windows), b):
                 chunk = windows[start:start + b]
-                raw = np.zeros((b, P, P, channels + 1), dtype=np.int16)
+                raw = np.zeros((b, P, P, self._n_raw_channels + 1), dtype=np.int16)
                 tile.extract(VALIDATION_SPLIT, chunk[:, 0], chunk[:, 1], P, raw, np.arange(len(chunk)))
                 y = raw[..., -1].astype(np.uint8)
                 for slot, (own_row, own_col) in enumerate(chunk[:, 2:].tolist()):
                     y[slot, :own_row] = 0
                     y[slot, :, :own_col] = 0
-                x = model_input(raw[..., :-1], self.percentiles, self.bands, self.options.indices,
-                                s1_percentiles=self.s1_percentiles if self.options.sentinel1 else None)
-                yield x, y
+                yield self._model_input(raw[..., :-1]), y
 
     def n_validation_windows(self) -> int:
         """How many windows :meth:`validation_windows` reads on this rank (not collective)."""
