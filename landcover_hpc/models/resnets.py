@@ -76,7 +76,7 @@ import tensorflow as tf
 from ..errors import ConfigError
 from .architectures import _input, _policy, _validate
 from .dates import builder_date_indices
-from .layers import SelectDates
+from .layers import SelectDates, batch_normalization
 
 __all__ = ["build_res_ensemble4", "build_res_ensemble8", "build_st_resnet", "build_re_resnet",
            "PatchToPixels", "VoterFusion", "RESNET_WIDTHS", "STEM_FILTERS", "LSTM_UNITS", "SEASONS",
@@ -143,7 +143,7 @@ class VoterFusion(layers.Layer):
 
 
 def _bn_relu(x, name, policy):
-    x = layers.BatchNormalization(name=f"{name}_bn", dtype=policy)(x)
+    x = batch_normalization(f"{name}_bn", policy)(x)
     return layers.ReLU(name=f"{name}_relu", dtype=policy)(x)
 
 

@@ -30,7 +30,7 @@ import tensorflow as tf
 
 from .architectures import BatchToTemporalGroups, DatesToSequence, TemporalGroupsToBatch, _policy, _validate
 from .dates import builder_date_indices
-from .layers import SelectDates
+from .layers import SelectDates, batch_normalization
 from .names import S1_CHANNELS_PER_DATE, check_s1_dates
 
 __all__ = ["build_unet_convlstm", "build_convlstm_unet_s2", "build_convlstm_inception_unet_s2",
@@ -102,7 +102,7 @@ def _conv_bn_relu(x, filters, name, policy, kernel=3, initializer="glorot_unifor
     """Conv (no bias: the BatchNormalization's offset replaces it) -> BN -> ReLU."""
     x = layers.Conv2D(filters, kernel, padding="same", use_bias=False, kernel_initializer=initializer,
                       name=name, dtype=policy)(x)
-    x = layers.BatchNormalization(name=f"{name}_bn", dtype=policy)(x)
+    x = batch_normalization(f"{name}_bn", policy)(x)
     return layers.Activation("relu", name=f"{name}_relu", dtype=policy)(x)
 
 

@@ -30,7 +30,7 @@ import tensorflow as tf
 from ..errors import ConfigError
 from .architectures import ByteDropout, TemporalGroupsToBatch, _policy, _validate
 from .names import S1_CHANNELS_PER_DATE, check_s1_dates
-from .layers import SelectDates
+from .layers import SelectDates, batch_normalization, batch_normalization
 
 __all__ = ["build_twinns", "build_twinns_s2", "AuxiliaryLossModel", "InferenceScore", "TemporalAttention",
            "DatesToPixelSequences", "PixelsToMap", "ReflectPad", "AUXILIARY_WEIGHT", "TWINNS_DROPOUT"]
@@ -149,7 +149,7 @@ def _stream(padded, window, sensor, n_dates, per_date, offset, width, policy):
     for i, (filters, kernel) in enumerate(((width, 3), (2 * width, 3), (2 * width, 1))):
         x = layers.Conv2D(filters, kernel, padding="valid", activation="relu", name=f"{sensor}_cnn_conv{i}",
                           dtype=policy)(x)
-        x = layers.BatchNormalization(name=f"{sensor}_cnn_bn{i}", dtype=policy)(x)
+        x = batch_normalization(f"{sensor}_cnn_bn{i}", policy)(x)
         x = _dropout(x, f"{sensor}_cnn_dropout{i}", policy)
     cnn = x
     # ConvGRU branch: per date (weights shared over time) Conv3x3(l) valid, Conv3x3(2l) valid, then the GRU.
@@ -157,7 +157,7 @@ def _stream(padded, window, sensor, n_dates, per_date, offset, width, policy):
     for i, filters in enumerate((width, 2 * width)):
         x = layers.Conv2D(filters, 3, padding="valid", activation="relu", name=f"{sensor}_rnn_conv{i}",
                           dtype=policy)(x)
-        x = layers.BatchNormalization(name=f"{sensor}_rnn_bn{i}", dtype=policy)(x)
+        x = batch_normalization(f"{sensor}_rnn_bn{i}", policy)(x)
     sequences = DatesToPixelSequences(n_dates, name=f"{sensor}_pixel_sequences", dtype=policy)(x)
     # The GRU's input dropout as a layer before it: one mask per pixel sequence, shared over time like Keras'
     # GRU(dropout=), whose cell's mask cache cannot be traversed by training.rng (tf.Module._flatten fails).

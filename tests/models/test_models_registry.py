@@ -103,3 +103,23 @@ def test_models_registry_agrees_with_the_tensorflow_free_names():
     defaults = {f.name: f.default for f in dataclasses.fields(registry.ModelSpec)}
     assert (defaults["n_groups"], defaults["dropout"], defaults["precision"]) == (
         names.DEFAULT_N_GROUPS, names.DEFAULT_DROPOUT, names.DEFAULT_PRECISION)
+
+
+# small builder arguments: 8 dates (the 4 selected ones fit), 2 groups; TWINNS narrow
+_SMALL_BN = {"twinns_s2": dict(filters_s2=4, fusion_units=8), "twinns": dict(filters_s2=4, filters_s1=2, fusion_units=8)}
+
+
+# one model per builder module (a BatchNormalization made elsewhere than models.layers shows in its family)
+@pytest.mark.parametrize("name", ["fgunet", "lstm", "st_resnet", "unet_convlstm", "convlstm_inception_unet_s1s2",
+                                  "twinns"])
+def test_models_every_batch_normalisation_uses_the_shared_momentum(name):
+    # Keras' 0.99 lags the weights over the short epochs of these trainings and made the validation kappa
+    # that picks the best epoch jump between epochs (models.layers.BN_MOMENTUM)
+    from landcover_hpc.models.layers import BN_MOMENTUM
+    from landcover_hpc.models.names import S1_MODELS
+
+    model = get_model(name, 8, 2, 3, n_groups=2,
+                      n_s1_dates=4 if name in S1_MODELS else 0, **_SMALL_BN.get(name, {}))
+    norms = [m for m in model.submodules if isinstance(m, tf.keras.layers.BatchNormalization)]
+    assert bool(norms) == (name not in TABLE2_MODELS)  # the paper's Table 2 models have none
+    assert {n.momentum for n in norms} <= {BN_MOMENTUM}
