@@ -5,7 +5,7 @@ PY := $(VENV)/bin/python
 MPIRUN := mpirun --oversubscribe --allow-run-as-root --bind-to none -x PYTHONUNBUFFERED=1 -x TF_CPP_MIN_LOG_LEVEL=2
 DEMO_OUT ?= demo_output
 
-.PHONY: install demo benchmark test test-unit test-mpi test-slurm image lock clean
+.PHONY: install demo benchmark ranking test test-unit test-mpi test-slurm image lock clean
 
 install:  ## system packages when missing, .venv with pinned deps, horovod from source, the package
 	@bash scripts/install.sh
@@ -15,6 +15,9 @@ demo: install  ## the main job on built-in synthetic data
 
 benchmark: install  ## the paper's comparison with error bars: 3 seeds x (FG-UNET, U-Net, MLP, RF), geometry, LOTO
 	@MPIRUN="$(MPIRUN)" bash scripts/benchmark.sh
+
+ranking: install  ## every model of the registry and the RF on the benchmark's tiles, one table ranking them (long: hours)
+	@MPIRUN="$(MPIRUN)" bash scripts/ranking.sh
 
 test: install  ## the whole test suite: plain pytest (the Slurm tests too where Slurm is installed), then the MPI tests under mpirun with several ranks
 	@$(MAKE) --no-print-directory test-unit test-mpi

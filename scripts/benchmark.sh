@@ -16,51 +16,25 @@
 # continues where it stopped.
 set -euo pipefail
 cd "$(dirname "$0")/.."
-OUT=${BENCH_OUT:-benchmark_output}
-MPIRUN=${MPIRUN:-mpirun --oversubscribe --allow-run-as-root --bind-to none}
-RANKS=${BENCH_RANKS:-2}
+# shellcheck source=scripts/bench_lib.sh
+source scripts/bench_lib.sh  # OUT, MPIRUN, RANKS, EPOCHS, TILES, BIN, NAME, say, bench_store, bench_model, bench_rf
 SEEDS=${BENCH_SEEDS:-0 1 2}
 MODELS=${BENCH_MODELS:-fgunet unet mlp}
-EPOCHS=${BENCH_EPOCHS:-45}  # at most, as configs/demo.yaml: each training stops at its validation plateau (its patience)
 LOTO_TILES=${BENCH_LOTO_TILES:-T31UDQ,T30TWT,T32ULU}
 GEOMETRY_TILES=${BENCH_GEOMETRY_TILES:-T31UDQ T30TWT}
-TILES=T31UDQ,T30TWT,T30TYN,T31TGK,T30TXQ,T30UXV,T31TCJ,T31UEQ,T30UVU,T31TEJ,T32ULU
-SIZE=${DEMO_SIZE:-256}
-BIN=.venv/bin
-export TF_CPP_MIN_LOG_LEVEL=2 PYTHONUNBUFFERED=1
-declare -A NAME=([fgunet]=FG-UNET [unet]=U-Net [mlp]=MLP [rf]=RF)
-start=$SECONDS
-say() { printf '== [%4d s] %s\n' $((SECONDS - start)) "$*"; }
 
 say "1/5 synthetic tiles and stores -> $OUT/store"
-[ -f "$OUT/tiles/.complete" ] || { $BIN/landcover-synth --out "$OUT/tiles" --tiles "$TILES" --size "$SIZE" --seed 0 \
-    && touch "$OUT/tiles/.complete"; }
-# shellcheck disable=SC2086
-$MPIRUN -n 2 $BIN/landcover-prepare --input "$OUT/tiles" --out "$OUT/store" --patch-size 32 --stride 8 > /dev/null
+bench_store
 
 evals=()
 for seed in $SEEDS; do
     for model in $MODELS; do
-        run="$OUT/runs/${model}_s$seed"
-        say "2/5 seed $seed: ${NAME[$model]} -> $run"
-        # shellcheck disable=SC2086
-        $MPIRUN -n "$RANKS" -x TF_CPP_MIN_LOG_LEVEL -x PYTHONUNBUFFERED $BIN/landcover-train --config configs/demo.yaml \
-            --resume data.store="$OUT/store" model.name="$model" training.seed="$seed" output.run_dir="$run" \
-            training.epochs="$EPOCHS" \
-            | grep -E "^epoch [0-9]+/[0-9]+:|stopping" || true
-        [ -f "$run/final_model.h5" ] || { echo "training ${NAME[$model]} seed $seed failed: see above" >&2; exit 1; }
-        $BIN/landcover-predict --tile "$TILES" --store "$OUT/store" --model "$run/best_model.h5" \
-            --out "$OUT/maps/${model}_s$seed" > /dev/null
-        $BIN/landcover-evaluate --maps "$OUT/maps/${model}_s$seed" --store "$OUT/store" \
-            --out "$OUT/eval/${model}_s$seed" --method "${NAME[$model]}" > /dev/null
+        say "2/5 seed $seed: ${NAME[$model]} -> $OUT/runs/${model}_s$seed"
+        bench_model "$model" "$seed"
         evals+=(--eval "${NAME[$model]}=$OUT/eval/${model}_s$seed")
     done
     say "2/5 seed $seed: Random Forest"
-    [ -f "$OUT/runs/rf_s$seed/rf.h5" ] || $BIN/landcover-rf train --store "$OUT/store" --out "$OUT/runs/rf_s$seed/rf.h5" \
-        --seed "$seed" > /dev/null
-    $BIN/landcover-rf predict --model "$OUT/runs/rf_s$seed/rf.h5" --store "$OUT/store" --out "$OUT/maps/rf_s$seed" > /dev/null
-    $BIN/landcover-evaluate --maps "$OUT/maps/rf_s$seed" --store "$OUT/store" --out "$OUT/eval/rf_s$seed" \
-        --method RF > /dev/null
+    bench_rf "$seed"
     evals+=(--eval "RF=$OUT/eval/rf_s$seed")
 done
 
@@ -68,17 +42,8 @@ first=${SEEDS%% *}
 say "2/5 imbalance ablation, seed $first: FG-UNET with the paper's sampler + class weights, with the class weights only"
 for variant in "paper training.class_weights=inverse_frequency" \
                "weights_only data.balance=none training.class_weights=inverse_frequency"; do
-    name=${variant%% *}
-    run="$OUT/runs/fgunet_${name}_s$first"
     # shellcheck disable=SC2086
-    $MPIRUN -n "$RANKS" -x TF_CPP_MIN_LOG_LEVEL -x PYTHONUNBUFFERED $BIN/landcover-train --config configs/demo.yaml \
-        --resume data.store="$OUT/store" training.seed="$first" output.run_dir="$run" training.epochs="$EPOCHS" \
-        ${variant#* } \
-        | grep -E "stopping" || true
-    $BIN/landcover-predict --tile "$TILES" --store "$OUT/store" --model "$run/best_model.h5" \
-        --out "$OUT/maps/fgunet_${name}_s$first" > /dev/null
-    $BIN/landcover-evaluate --maps "$OUT/maps/fgunet_${name}_s$first" --store "$OUT/store" \
-        --out "$OUT/eval/fgunet_${name}_s$first" --method "FG-UNET $name" > /dev/null
+    bench_model fgunet "$first" $variant
 done
 
 say "3/5 geometric precision of FG-UNET and RF against the other seeds' RF maps -> $OUT/geometry"

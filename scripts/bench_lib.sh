@@ -1,0 +1,64 @@
+# shellcheck shell=bash
+# Sourced by scripts/benchmark.sh and scripts/ranking.sh: the settings and steps both share, so that a model
+# trained by one is the same run (same store, config, overrides, output folders) for the other, and a run
+# either made is reused by the other (every step resumes or skips what is done).
+#   BENCH_OUT (benchmark_output/), BENCH_RANKS (2), BENCH_EPOCHS (45, at most: each training stops at its
+#   validation plateau, configs/demo.yaml's patience), DEMO_SIZE (256 px tiles), MPIRUN.
+OUT=${BENCH_OUT:-benchmark_output}
+MPIRUN=${MPIRUN:-mpirun --oversubscribe --allow-run-as-root --bind-to none}
+RANKS=${BENCH_RANKS:-2}
+EPOCHS=${BENCH_EPOCHS:-45}
+TILES=T31UDQ,T30TWT,T30TYN,T31TGK,T30TXQ,T30UXV,T31TCJ,T31UEQ,T30UVU,T31TEJ,T32ULU
+SIZE=${DEMO_SIZE:-256}
+BIN=.venv/bin
+export TF_CPP_MIN_LOG_LEVEL=2 PYTHONUNBUFFERED=1
+declare -A NAME=([fgunet]=FG-UNET [unet]=U-Net [mlp]=MLP [lstm]=LSTM [tsfgunet]=TSFG-UNET [rf]=RF
+                 [res_ensemble4]=Res_ensemble4 [res_ensemble8]=Res_ensemble8 [st_resnet]=ST-ResNet
+                 [re_resnet]=Re-ResNet [unet_convlstm]="U-Net+ConvLSTM" [convlstm_unet_s2]=ConvLSTM-S2
+                 [convlstm_inception_unet_s2]=ConvLSTM-Inception-S2 [convlstm_unet_s1s2]=ConvLSTM-S1S2
+                 [convlstm_inception_unet_s1s2]=ConvLSTM-Inception-S1S2 [twinns_s2]="TWINNS(S2)" [twinns]=TWINNS)
+# Training overrides of one model. TWINNS at the paper's widths costs about 190x an FG-UNET step on CPU (README,
+# "Models of the other papers"): 45 epochs would take days on 2 cores, so the benchmark trains it at 1/8 of the
+# paper's widths (stated in the ranking table); give the paper's on a GPU: BENCH_TWINNS_OPTIONS='{}'.
+TWINNS_OPTIONS=${BENCH_TWINNS_OPTIONS:-"{filters_s2: 64, filters_s1: 32, fusion_units: 128}"}
+declare -A MODEL_OVERRIDES=([twinns_s2]="model.options=$TWINNS_OPTIONS" [twinns]="model.options=$TWINNS_OPTIONS")
+start=$SECONDS
+say() { printf '== [%4d s] %s\n' $((SECONDS - start)) "$*"; }
+
+# The demo's 11 synthetic tiles (with Sentinel-1) and their store, prepared with the demo's options.
+bench_store() {
+    [ -f "$OUT/tiles/.complete" ] || { $BIN/landcover-synth --out "$OUT/tiles" --tiles "$TILES" --size "$SIZE" --seed 0 \
+        && touch "$OUT/tiles/.complete"; }
+    # shellcheck disable=SC2086
+    $MPIRUN -n 2 $BIN/landcover-prepare --input "$OUT/tiles" --out "$OUT/store" --patch-size 32 --stride 8 > /dev/null
+}
+
+# bench_model MODEL SEED [VARIANT [OVERRIDE...]]: train MODEL (configs/demo.yaml, until its validation plateau, at
+# most EPOCHS, with the OVERRIDEs) into runs/RUN, map every tile with its best_model.h5 into maps/RUN and score
+# the maps on the test polygons into eval/RUN; RUN is MODEL_sSEED, or MODEL_VARIANT_sSEED for a VARIANT.
+bench_model() {
+    local model=$1 seed=$2 variant=${3:-}
+    local run=${model}${variant:+_$variant}_s$seed
+    local overrides=("${@:4}")
+    [ -n "${MODEL_OVERRIDES[$model]:-}" ] && overrides+=("${MODEL_OVERRIDES[$model]}")
+    # shellcheck disable=SC2086
+    $MPIRUN -n "$RANKS" -x TF_CPP_MIN_LOG_LEVEL -x PYTHONUNBUFFERED $BIN/landcover-train --config configs/demo.yaml \
+        --resume data.store="$OUT/store" model.name="$model" training.seed="$seed" output.run_dir="$OUT/runs/$run" \
+        training.epochs="$EPOCHS" "${overrides[@]}" \
+        | grep -E "^epoch [0-9]+/[0-9]+:|stopping" || true
+    [ -f "$OUT/runs/$run/final_model.h5" ] || { echo "training $run failed: see above" >&2; return 1; }
+    $BIN/landcover-predict --tile "$TILES" --store "$OUT/store" --model "$OUT/runs/$run/best_model.h5" \
+        --out "$OUT/maps/$run" > /dev/null
+    $BIN/landcover-evaluate --maps "$OUT/maps/$run" --store "$OUT/store" --out "$OUT/eval/$run" \
+        --method "${NAME[$model]}${variant:+ $variant}" > /dev/null
+}
+
+# bench_rf SEED: the Random Forest's training, maps and scores.
+bench_rf() {
+    local seed=$1
+    [ -f "$OUT/runs/rf_s$seed/rf.h5" ] || $BIN/landcover-rf train --store "$OUT/store" --out "$OUT/runs/rf_s$seed/rf.h5" \
+        --seed "$seed" > /dev/null
+    $BIN/landcover-rf predict --model "$OUT/runs/rf_s$seed/rf.h5" --store "$OUT/store" --out "$OUT/maps/rf_s$seed" > /dev/null
+    $BIN/landcover-evaluate --maps "$OUT/maps/rf_s$seed" --store "$OUT/store" --out "$OUT/eval/rf_s$seed" \
+        --method RF > /dev/null
+}
