@@ -118,6 +118,11 @@ def mapping_speed(model: str, model_path: Path, store: Path, tile: str) -> float
     return float(rate.group(1))
 
 
+def store_patch_size(bench_out: Path) -> int:
+    """The patch size P of the benchmark's store (``landcover-prepare --patch-size``)."""
+    return json.loads((bench_out / "store" / "dataset.json").read_text())["options"]["patch_size"]
+
+
 def patch_oracle_kappa(bench_out: Path, patch_size: int, stride: int) -> float | None:
     """Mean over tiles of the test-polygon kappa of a perfect patch classifier (module docstring), from
     ``tiles/<TILE>/truth.tif``; None where a tile has no truth (real data)."""
@@ -151,7 +156,7 @@ def patch_oracle_kappa(bench_out: Path, patch_size: int, stride: int) -> float |
 
 def rank(bench_out: Path, models: list[str], seeds: list[int], urban_tile: str, cost_tile: str) -> tuple[list, list]:
     """Rows of the ranking (sorted by mean kappa, best first) and the models without any run."""
-    patch_size = json.loads((bench_out / "store" / "dataset.json").read_text())["options"]["patch_size"]
+    patch_size = store_patch_size(bench_out)
     rows, missing = [], []
     for model in models:
         runs = [s for s in seeds if (bench_out / "eval" / f"{model}_s{s}").is_dir()]
@@ -221,7 +226,7 @@ def markdown(rows: list[dict], missing: list[str], urban_tile: str, cost_tile: s
     return "\n".join(lines)
 
 
-def plot(rows: list[dict], urban_tile: str, out_png: Path) -> Path:
+def plot(rows: list[dict], urban_tile: str, out_png: Path, ceiling: float | None = None) -> Path:
     import matplotlib
 
     matplotlib.use("Agg")
@@ -234,6 +239,8 @@ def plot(rows: list[dict], urban_tile: str, out_png: Path) -> Path:
         mean = np.array([r[key][0] for r in rows][::-1])
         sd = np.array([r[key][1] for r in rows][::-1])
         ax.barh(y + offset, np.nan_to_num(mean), 0.4, xerr=sd, capsize=2, label=label)
+    if ceiling is not None:
+        ax.axvline(ceiling, color="grey", linestyle="--", label="ceiling of the patch classifiers")
     ax.set_yticks(y, names)
     ax.set_xlim(0, 1)
     ax.set_xlabel("Cohen's kappa on the test polygons (mean ± sd over seeds)")
@@ -263,12 +270,12 @@ def main(argv: list[str] | None = None) -> int:
                          args.urban_tile, args.cost_tile)
     if not rows:
         raise SystemExit(f"no evaluated run of {', '.join(models)} in {args.bench_out}/eval: run make ranking first")
-    patch_size = json.loads((args.bench_out / "store" / "dataset.json").read_text())["options"]["patch_size"]
+    patch_size = store_patch_size(args.bench_out)
     oracle = patch_oracle_kappa(args.bench_out, patch_size, args.patch_stride)
     table = markdown(rows, missing, args.urban_tile, args.cost_tile,
                      None if oracle is None else (oracle, patch_size, args.patch_stride))
     out.mkdir(parents=True, exist_ok=True)
-    plot(rows, args.urban_tile, out / "ranking.png")
+    plot(rows, args.urban_tile, out / "ranking.png", oracle)
     write_text_atomic(out / "ranking.json", json.dumps({"rows": rows, "not_run": missing,
                                                         "patch_classifier_ceiling": oracle}, indent=1) + "\n")
     write_text_atomic(out / "ranking.md", f"# Models ranked on the benchmark tiles\n\n![ranking](ranking.png)\n\n{table}\n")
