@@ -46,6 +46,7 @@ REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO))
 
 from landcover_hpc.data import open_stores  # noqa: E402
+from landcover_hpc.evaluation.compare import mean_std  # noqa: E402
 from landcover_hpc.evaluation.evaluate import load_evaluation  # noqa: E402
 from landcover_hpc.evaluation.metrics import confusion_matrix, scores_from_confusion  # noqa: E402
 from landcover_hpc.io import save_figure, write_text_atomic  # noqa: E402
@@ -65,14 +66,6 @@ METHODS = {
     "twinns_s2": ("TWINNS(S2)", "Ienco et al. 2019"), "twinns": ("TWINNS", "Ienco et al. 2019"),
     "rf": ("RF", "OTB-style baseline (Inglada et al. 2017)"),
 }
-
-
-def mean_sd(values: list[float]) -> tuple[float, float, int]:
-    """Mean, sample standard deviation (0 for one value) and count of the finite values."""
-    v = np.array([x for x in values if x is not None and np.isfinite(x)], dtype=np.float64)
-    if not len(v):
-        return float("nan"), float("nan"), 0
-    return float(v.mean()), float(v.std(ddof=1)) if len(v) > 1 else 0.0, len(v)
 
 
 def run_scores(eval_dir: Path, urban_tile: str) -> dict:
@@ -165,9 +158,9 @@ def rank(bench_out: Path, models: list[str], seeds: list[int], urban_tile: str, 
             continue
         scores = [run_scores(bench_out / "eval" / f"{model}_s{s}", urban_tile) for s in runs]
         row = {"model": model, "name": METHODS[model][0], "paper": METHODS[model][1], "seeds": runs,
-               "tiles": scores[0]["tiles"], "kappa": mean_sd([s["kappa"] for s in scores]),
-               "urban_kappa": mean_sd([s["urban_kappa"] for s in scores]),
-               "f_score": {c: mean_sd([s["f_score"][c] for s in scores]) for c in URBAN_CLASSES}}
+               "tiles": scores[0]["tiles"], "kappa": mean_std([s["kappa"] for s in scores]),
+               "urban_kappa": mean_std([s["urban_kappa"] for s in scores]),
+               "f_score": {c: mean_std([s["f_score"][c] for s in scores]) for c in URBAN_CLASSES}}
         first = bench_out / "runs" / f"{model}_s{runs[0]}"
         if model == "rf":
             model_path = first / "rf.h5"

@@ -20,7 +20,7 @@ from ..nomenclature import Nomenclature
 from .evaluate import load_evaluation
 from .geometry import load_geometry
 
-__all__ = ["Evaluations", "collect_evaluations", "load_evaluations", "kappa_table", "fscore_table",
+__all__ = ["Evaluations", "collect_evaluations", "load_evaluations", "mean_std", "kappa_table", "fscore_table",
            "plot_kappa_per_tile", "plot_fscore_per_class", "collect_geometry", "geometry_table",
            "plot_geometry_per_tile", "compare_methods", "write_report"]
 
@@ -64,7 +64,8 @@ def _tiles(evals: Evaluations) -> list[str]:
     return sorted({t for by_tile in evals.values() for t in by_tile})
 
 
-def _mean_std(values: list[float | None]) -> tuple[float, float, int]:
+def mean_std(values: list[float | None]) -> tuple[float, float, int]:
+    """Mean, sample standard deviation (0 for one value) and count of the values that are not None or NaN."""
     vals = np.array([v for v in values if v is not None and not np.isnan(v)], dtype=np.float64)
     if not len(vals):
         return float("nan"), float("nan"), 0
@@ -73,7 +74,7 @@ def _mean_std(values: list[float | None]) -> tuple[float, float, int]:
 
 def kappa_table(evals: Evaluations) -> dict[str, dict[str, tuple[float, float, int]]]:
     """``{method: {tile: (mean kappa, std, runs)}}``."""
-    return {m: {t: _mean_std([e["kappa"] for e in runs]) for t, runs in by_tile.items()}
+    return {m: {t: mean_std([e["kappa"] for e in runs]) for t, runs in by_tile.items()}
             for m, by_tile in evals.items()}
 
 
@@ -92,7 +93,7 @@ def fscore_table(evals: Evaluations, tile: str) -> tuple[list[str], dict[str, li
     for method, by_tile in evals.items():
         runs = by_tile.get(tile, [])
         if runs:
-            table[method] = [_mean_std([next((c["f_score"] for c in e["classes"] if c["name"] == n), None)
+            table[method] = [mean_std([next((c["f_score"] for c in e["classes"] if c["name"] == n), None)
                                         for e in runs]) for n in names]
     return names, table
 
@@ -155,7 +156,7 @@ def kappa_markdown(evals: Evaluations, tiles: Sequence[str] | None = None) -> st
     lines = ["| tile | " + " | ".join(methods) + " |", "|---|" + "---|" * len(methods)]
     for t in tiles:
         lines.append(f"| {t} | " + " | ".join(_fmt(table[m].get(t, (0, 0, 0))) for m in methods) + " |")
-    means = [_mean_std([v[0] for v in table[m].values()]) for m in methods]
+    means = [mean_std([v[0] for v in table[m].values()]) for m in methods]
     lines.append("| mean over tiles | " + " | ".join(f"{v[0]:.3f}" if v[2] else "-" for v in means) + " |")
     return "\n".join(lines)
 
@@ -214,7 +215,7 @@ def geometry_markdown(geometry: Mapping[str, dict]) -> str:
     for t in tiles:
         refs = len(geometry[t]["references"])
         lines.append(f"| {t} | " + " | ".join(_fmt(table[m].get(t, (0, 0, 0))) for m in methods) + f" | {refs} |")
-    means = [_mean_std([v[0] for v in table[m].values()]) for m in methods]
+    means = [mean_std([v[0] for v in table[m].values()]) for m in methods]
     lines.append("| mean over tiles | " + " | ".join(f"{v[0]:.3f}" if v[2] else "-" for v in means) + " | |")
     return "\n".join(lines)
 
@@ -232,8 +233,8 @@ def _geometry_section(geometry: Mapping[str, dict], out_dir: Path) -> tuple[dict
     if len(table) >= 2:
         (a, by_a), (b, by_b) = list(table.items())[:2]
         common = [t for t in sorted(geometry) if t in by_a and t in by_b]
-        mean_a = _mean_std([by_a[t][0] for t in common])[0]
-        mean_b = _mean_std([by_b[t][0] for t in common])[0]
+        mean_a = mean_std([by_a[t][0] for t in common])[0]
+        mean_b = mean_std([by_b[t][0] for t in common])[0]
         if common and mean_b > 0:
             lines += ["", f"Over {len(common)} tile(s), {a} keeps {mean_a / mean_b:.2f} times the share of "
                           f"reference corners that {b} keeps ({mean_a:.3f} vs {mean_b:.3f})."]
