@@ -19,9 +19,11 @@ declare -A NAME=([fgunet]=FG-UNET [unet]=U-Net [mlp]=MLP [lstm]=LSTM [tsfgunet]=
                  [convlstm_inception_unet_s1s2]=ConvLSTM-Inception-S1S2 [twinns_s2]="TWINNS(S2)" [twinns]=TWINNS)
 # Training overrides of one model. TWINNS at the paper's widths costs about 190x an FG-UNET step on CPU (README,
 # "Models of the other papers"): 45 epochs would take days on 2 cores, so the benchmark trains it at 1/8 of the
-# paper's widths (stated in the ranking table); give the paper's on a GPU: BENCH_TWINNS_OPTIONS='{}'.
+# paper's widths (stated in the ranking table); give the paper's on a GPU: BENCH_TWINNS_OPTIONS='{}' (and
+# BENCH_TWINNS_S2_OPTIONS='{}': TWINNS(S2) has no Sentinel-1 stream, so no filters_s1).
 TWINNS_OPTIONS=${BENCH_TWINNS_OPTIONS:-"{filters_s2: 64, filters_s1: 32, fusion_units: 128}"}
-declare -A MODEL_OVERRIDES=([twinns_s2]="model.options=$TWINNS_OPTIONS" [twinns]="model.options=$TWINNS_OPTIONS")
+TWINNS_S2_OPTIONS=${BENCH_TWINNS_S2_OPTIONS:-"{filters_s2: 64, fusion_units: 128}"}
+declare -A MODEL_OVERRIDES=([twinns_s2]="model.options=$TWINNS_S2_OPTIONS" [twinns]="model.options=$TWINNS_OPTIONS")
 start=$SECONDS
 say() { printf '== [%4d s] %s\n' $((SECONDS - start)) "$*"; }
 

@@ -30,7 +30,7 @@ import tensorflow as tf
 from ..errors import ConfigError
 from .architectures import ByteDropout, TemporalGroupsToBatch, _policy, _validate
 from .names import S1_CHANNELS_PER_DATE, check_s1_dates
-from .layers import SelectDates, batch_normalization, batch_normalization
+from .layers import SelectDates, batch_normalization
 
 __all__ = ["build_twinns", "build_twinns_s2", "AuxiliaryLossModel", "InferenceScore", "TemporalAttention",
            "DatesToPixelSequences", "PixelsToMap", "ReflectPad", "AUXILIARY_WEIGHT", "TWINNS_DROPOUT"]
