@@ -29,6 +29,10 @@ class PrepareConfig(OptionsSection):
     stride: int = Field(_D.stride, description="step of candidate patch positions, px")
     min_fraction: float = Field(_D.min_fraction,
                                 description="share of a patch's pixels of a class for a valid position")
+    position_window: int | None = Field(
+        _D.position_window, description="measure min_fraction over the patch's central window of this side, e.g. "
+                                        "the stride, so that thin objects (roads) get positions; null: the whole "
+                                        "patch (paper)")
     test_fraction: float = Field(_D.test_fraction,
                                  description="share of reference objects for testing, per tile and class")
     val_fraction: float = Field(_D.val_fraction,
@@ -47,6 +51,7 @@ class PrepareConfig(OptionsSection):
         """The library's options (everything but the paths, the tiles and ``force``)."""
         return PrepareOptions(
             patch_size=self.patch_size, stride=self.stride, min_fraction=self.min_fraction,
+            position_window=self.position_window,
             test_fraction=self.test_fraction, val_fraction=self.val_fraction, split_seed=self.split_seed,
             percentile_samples=self.percentile_samples, window=self.window, chunk=self.chunk,
             compression=None if self.compression == "none" else self.compression)

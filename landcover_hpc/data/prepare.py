@@ -56,6 +56,8 @@ class PrepareOptions:
     patch_size: int = 64  # side of training patches, px
     stride: int = 16  # step of the grid of candidate patch positions, px
     min_fraction: float = 0.10  # share of a patch's pixels that must be of a class
+    position_window: int | None = None  # measure min_fraction over the patch's central window of this side (None:
+    # the whole patch, the paper; the stride: every pixel of a thin object centres some position, data/positions.py)
     test_fraction: float = 0.33  # share of reference objects in the test set, per tile and class (paper)
     val_fraction: float = 0.10  # share of reference objects for validation, carved out of the training ones
     split_seed: int = 0
@@ -71,6 +73,9 @@ class PrepareOptions:
             (self.patch_size >= 4 and self.patch_size % 4 == 0, "patch_size", "a multiple of 4, >= 4"),
             (self.stride >= 1, "stride", ">= 1"),
             (0.0 < self.min_fraction <= 1.0, "min_fraction", "in (0, 1]"),
+            (self.position_window is None or (1 <= self.position_window <= self.patch_size
+                                              and (self.patch_size - self.position_window) % 2 == 0),
+             "position_window", "null, or from 1 to patch_size with patch_size - position_window even"),
             (0.0 < self.test_fraction < 1.0, "test_fraction", "in (0, 1)"),
             (0.0 <= self.val_fraction < 1.0 - self.test_fraction, "val_fraction", "in [0, 1 - test_fraction)"),
             (self.percentile_samples >= 100, "percentile_samples", ">= 100"),
@@ -231,7 +236,8 @@ def _prepare_tile(tile_dir: Path, out_path: Path, nomenclature: Nomenclature, op
         for s in SPLITS:
             group = h5.create_group(f"positions/{s}")
             found = valid_positions(lambda a, b, s=s: ds_labels[s][a:b, :], H, W, classes,
-                                    options.patch_size, options.stride, options.min_fraction)
+                                    options.patch_size, options.stride, options.min_fraction,
+                                    window=options.position_window)
             for cls, pos in found.items():
                 if len(pos):
                     group.create_dataset(str(nomenclature.codes[cls - 1]), data=pos, **CHECKSUMMED)
@@ -245,6 +251,7 @@ def _prepare_tile(tile_dir: Path, out_path: Path, nomenclature: Nomenclature, op
             "s1_nodata": s1.nodata if s1 else 0,
             "class_codes": json.dumps(nomenclature.codes), "nomenclature": json.dumps(nomenclature.to_dict()),
             "patch_size": options.patch_size, "stride": options.stride, "min_fraction": options.min_fraction,
+            "position_window": options.position_window or options.patch_size,
             "split_seed": options.split_seed, "test_fraction": options.test_fraction,
             "val_fraction": options.val_fraction,
             "source": str(tile_dir.resolve()), "input_signature": signature, "valid_pixels": n_valid,

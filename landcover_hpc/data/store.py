@@ -10,7 +10,8 @@ Layout of ``<store>/<TILE_ID>.h5`` (no pickle anywhere; strings are UTF-8 attrib
                               (H, W) uint8 class index 1..K of the nomenclature, 0 = unlabelled
     /positions/{train,val,test}/<CODE>
                               (n, 2) int32 (row, col) top-left corners of patch_size x patch_size patches
-                              holding >= min_fraction pixels of class CODE, on a grid of step `stride`
+                              holding >= min_fraction pixels of class CODE (of their central
+                              position_window x position_window pixels), on a grid of step `stride`
     /polygons                 (n, 4) int64 per reference object: id, class index, split (0 train, 1 val,
                               2 test),
                               labelled pixels
@@ -24,7 +25,8 @@ Layout of ``<store>/<TILE_ID>.h5`` (no pickle anywhere; strings are UTF-8 attrib
     /percentile_sample_s1     (n', T1*2) int16, the S1 values of the percentile sample's pixels (those where
                               the S1 stack is not nodata)
     attributes                tile_id, crs (WKT), transform (GDAL order), dates, bands, nodata, class_codes,
-                              nomenclature (JSON), patch_size, stride, min_fraction, split_seed,
+                              nomenclature (JSON), patch_size, stride, min_fraction, position_window
+                              (= patch_size: the whole patch; absent in older stores), split_seed,
                               test_fraction, val_fraction, source, valid_pixels, format, format_version,
                               software_version, s1_dates (JSON, [] without S1), s1_bands, s1_nodata
 

@@ -72,3 +72,20 @@ def test_positions_do_not_depend_on_strips():
         assert np.array_equal(whole[cls], strips[cls])
         expected = np.argwhere(_brute_force_counts(labels, cls, 16, 4) >= np.ceil(0.1 * 256)) * 4
         assert np.array_equal(whole[cls], expected)
+
+
+def test_central_window_counts_equal_brute_force_and_give_thin_roads_positions():
+    labels = np.random.default_rng(3).integers(0, 4, (37, 45))
+    counts = patch_class_counts(labels, 2, 16, 8, window=8)
+    rows, cols = range(0, 37 - 16 + 1, 8), range(0, 45 - 16 + 1, 8)
+    expected = np.array([[(labels[r + 4:r + 12, c + 4:c + 12] == 2).sum() for c in cols] for r in rows])
+    assert np.array_equal(counts, expected)
+
+    road = np.zeros((96, 96), np.uint8)
+    road[47, :] = 1  # a 1 px road across the tile: 32 px of a 32 px patch, under 10 % (103 px)
+    read = lambda a, b: road[a:b]  # noqa: E731
+    assert len(valid_positions(read, 96, 96, [1], 32, 8, 0.1)[1]) == 0  # the paper's rule: never drawn
+    centred = valid_positions(read, 96, 96, [1], 32, 8, 0.1, window=8)[1]
+    assert len(centred) == 9  # every top-left column 0, 8, ..., 64 of the one row whose central window holds it
+    assert set(centred[:, 0].tolist()) == {32} and all(road[r + 12:r + 20, c + 12:c + 20].sum() == 8
+                                                      for r, c in centred)
