@@ -18,10 +18,11 @@ from ..sampling.plan import BALANCES
 from .schema import Section, load_config as _load
 
 __all__ = ["ModelConfig", "DataConfig", "TrainingConfig", "OutputConfig", "TrainConfig", "Config", "load_config",
-           "CLASS_WEIGHTINGS", "VALIDATIONS"]
+           "CLASS_WEIGHTINGS", "VALIDATIONS", "DECAYS"]
 
 CLASS_WEIGHTINGS = ("inverse_frequency", "none")
 VALIDATIONS = ("all_pixels", "patches")
+DECAYS = ("none", "cosine")  # learning rate after the warm-up (training/schedule.py)
 
 
 class ModelConfig(Section):
@@ -58,6 +59,9 @@ class TrainingConfig(Section):
     batch_size: int = Field(8, ge=1, description="patches per rank (b); the global batch is N x b")
     learning_rate: float = Field(0.001, gt=0, description="base rate reached after the warm-up")
     warmup_epochs: float = Field(5.0, ge=0, description="from lr / N up to lr (Goyal et al. 2017)")
+    lr_decay: Literal[DECAYS] = Field(
+        "none", description="after the warm-up: none: the base rate to the end (paper); cosine: from the base rate "
+                            "down to 0 at the last of the epochs (training/schedule.py)")
     optimizer: Literal["adam", "sgd"] = Field("adam", description="optimiser")
     validation: Literal[VALIDATIONS] = Field(
         "all_pixels", description="what the per-epoch validation kappa (model selection, early stop) scores, always "

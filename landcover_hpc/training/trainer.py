@@ -226,7 +226,8 @@ def _train(config: Config, resume: bool) -> dict:
         t0 = time.perf_counter() - (partial["seconds"] if resumed else 0.0)
         for batch in range(start_step - epoch * steps_per_epoch if resumed else 0, steps_per_epoch):
             step = epoch * steps_per_epoch + batch
-            lr = learning_rate(step, steps_per_epoch, tcfg.learning_rate, size, tcfg.warmup_epochs)
+            lr = learning_rate(step, steps_per_epoch, tcfg.learning_rate, size, tcfg.warmup_epochs, tcfg.lr_decay,
+                               tcfg.epochs)
             tf.keras.backend.set_value(optimizer.lr, lr)
             x, y = next(sampler)
             reseed(generators, tcfg.seed, rank, step)

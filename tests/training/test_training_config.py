@@ -66,6 +66,25 @@ def test_warmup_goes_from_lr_over_n_to_lr_like_horovod():
     assert learning_rate(0, steps, lr, 1, w) == lr  # one rank: nothing to warm up
 
 
+def test_cosine_decay_follows_the_warmup_and_reaches_zero_at_the_last_epoch():
+    n, lr, w, steps, epochs = 4, 2e-3, 1, 12, 45
+
+    def rate(step):
+        return learning_rate(step, steps, lr, n, w, "cosine", epochs)
+
+    assert rate(0) == pytest.approx(lr / n)  # the warm-up is the paper's
+    assert rate(w * steps) == pytest.approx(lr)
+    middle = (w + (epochs - w) / 2) * steps
+    assert rate(middle) == pytest.approx(lr / 2)
+    assert rate(epochs * steps) == pytest.approx(0.0, abs=1e-12)
+    after = [rate(step) for step in range(w * steps, epochs * steps)]
+    assert all(a > b for a, b in zip(after, after[1:]))  # strictly decreasing after the warm-up
+    assert learning_rate(middle, steps, lr, n, w, "none", epochs) == lr
+    assert load_config("configs/demo.yaml", ["training.lr_decay=cosine"]).training.lr_decay == "cosine"
+    with pytest.raises(ConfigError, match="lr_decay"):
+        load_config("configs/demo.yaml", ["training.lr_decay=linear"])
+
+
 def test_effective_config_round_trips_through_yaml(tmp_path):
     config = load_config("configs/demo.yaml", ["training.epochs=2"])
     path = tmp_path / "config.yaml"
