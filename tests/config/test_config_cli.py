@@ -97,6 +97,8 @@ def test_printed_config_loads_back_to_the_same_config(command, capsys, tmp_path)
     ("rf train", ["--trees", "0"], "configs/rf.yaml: train.trees: must be >= 1, got 0"),
     ("rf predict", ["predict.radiuss=2"], "configs/rf.yaml: predict.radiuss: unknown key; section predict allows"),
     ("prepare", ["--min-fraction", "2"], "configs/prepare.yaml: prepare option min_fraction=2.0: must be in (0, 1]"),
+    ("prepare", ["--position-window", "7"], "configs/prepare.yaml: prepare option position_window=7: must be null, "
+                                            "or from 1 to patch_size with patch_size - position_window even"),
     ("predict", ["--checkpoint-every", "0"], "configs/predict.yaml: checkpoint_every: must be >= 1, got 0"),
     ("evaluate", ["maps=null"], "configs/evaluate.yaml: give map (--map FILE, with --tile) or maps"),
     ("train", ["--training-batch-size", "-1"], "configs/demo.yaml: training.batch_size: must be >= 1, got -1"),
