@@ -1,9 +1,9 @@
 """``landcover-prepare``: input tiles -> per-tile HDF5 stores (see :mod:`landcover_hpc.data.store`).
 
 Each tile is processed window by window, so memory is bounded by one window of the stack, GDAL's block cache
-(capped, :func:`_block_cache`) and the reference's bounds (polygons are read window by window through the
-GeoPackage's spatial index); a labels.tif reference is the exception: its connected components are found on
-the whole raster, about 5 bytes per pixel. One tile's store is written under a temporary name and renamed when
+(capped, :func:`_block_cache`) and the reference: a reference.gpkg's bounds (polygons are read window by window
+through the GeoPackage's spatial index), or a labels.tif's seams and a few numbers per object (its objects are
+found window by window, :mod:`landcover_hpc.data.objects`). One tile's store is written under a temporary name and renamed when
 complete. A store whose inputs and options did not change since it was written is kept (``force`` rewrites
 it). A run owns the store while it decides and writes (:mod:`landcover_hpc.locks`): a second run on it fails
 at once, and the owner removes the temporary that a killed run left.
@@ -29,18 +29,19 @@ from rasterio.windows import transform as window_transform
 
 from .. import __version__
 from ..artefact import CHECKSUMMED, seal, write_header
-from ..errors import EmptyReferenceError, InputFormatError, NoDataTileError, UnknownClassError
+from ..errors import EmptyReferenceError, InputFormatError, NoDataTileError
 from ..io import atomic_path, remove_temporaries, write_json_atomic
 from ..locks import locked_output
 from ..nomenclature import Nomenclature
 from ..parallel import my_share, raise_together, world
 from ..progress import Progress
 from .blocks import iter_blocks
+from .objects import LabelObjects
 from .positions import valid_positions
 from .split import SPLITS, split_objects
 from .store import STORE_FORMAT, STORE_FORMAT_VERSION, TileStore
 from .tiles import (ReferencePolygons, StackInfo, find_tiles, open_s1_stack, open_stack, read_block,
-                    read_reference, unknown_code_message)
+                    read_reference)
 
 __all__ = ["PrepareOptions", "prepare_tile", "prepare_dataset", "dataset_percentiles", "shared_s1_dates"]
 
@@ -101,25 +102,6 @@ def _input_signature(stack: StackInfo, reference: ReferencePolygons | Path, nome
     return hashlib.sha256(blob.encode()).hexdigest()
 
 
-def _label_objects(labels_path: Path, nomenclature: Nomenclature) -> tuple[np.ndarray, np.ndarray]:
-    """Objects of a class raster: (H, W) int32 object ids (0 none) and (n,) class index per object."""
-    from scipy import ndimage
-
-    with rasterio.open(labels_path) as src:
-        codes = src.read(1)
-    present = [int(c) for c in np.unique(codes) if c != 0]
-    for code in present:
-        if code not in nomenclature.codes:
-            raise UnknownClassError(f"{labels_path}: {unknown_code_message(code, nomenclature)}")
-    object_ids = np.zeros(codes.shape, dtype=np.int32)
-    classes: list[int] = []
-    for code in present:
-        components, n = ndimage.label(codes == code)
-        object_ids[components > 0] = components[components > 0] + len(classes)
-        classes.extend([nomenclature.index_of(code)] * n)
-    return object_ids, np.asarray(classes, dtype=np.uint8)
-
-
 def prepare_tile(tile_dir: str | Path, out_path: str | Path, nomenclature: Nomenclature,
                  options: PrepareOptions = PrepareOptions(), *, force: bool = False,
                  show_progress: bool = True) -> dict:
@@ -154,10 +136,11 @@ def _prepare_tile(tile_dir: Path, out_path: Path, nomenclature: Nomenclature, op
             pass  # unreadable, damaged or of an older format version: rewrite it
 
     if isinstance(reference, ReferencePolygons):
-        object_classes = reference.class_indices
-        object_ids_raster = None
+        label_objects, object_classes = None, reference.class_indices
     else:
-        object_ids_raster, object_classes = _label_objects(reference, nomenclature)
+        with _block_cache():
+            label_objects = LabelObjects(reference, nomenclature, options.window)
+        object_classes = label_objects.classes
     n_objects = len(object_classes)
     rng = np.random.default_rng([options.split_seed, int.from_bytes(stack.tile_id.encode(), "little")])
     object_split = split_objects(object_classes, options.test_fraction, options.val_fraction, rng)
@@ -176,7 +159,8 @@ def _prepare_tile(tile_dir: Path, out_path: Path, nomenclature: Nomenclature, op
 
     with _block_cache(), atomic_path(out_path) as tmp, h5py.File(tmp, "w") as h5, \
             rasterio.open(stack.path) as src, \
-            (rasterio.open(s1.path) if s1 else contextlib.nullcontext()) as s1_src:
+            (rasterio.open(s1.path) if s1 else contextlib.nullcontext()) as s1_src, \
+            (rasterio.open(label_objects.path) if label_objects else contextlib.nullcontext()) as labels_src:
         ds_stack = h5.create_dataset("stack", (H, W, TC), dtype="int16", chunks=chunk,
                                      compression=options.compression, shuffle=options.compression is not None,
                                      **CHECKSUMMED)
@@ -201,8 +185,8 @@ def _prepare_tile(tile_dir: Path, out_path: Path, nomenclature: Nomenclature, op
                 ds_s1[r0:r0 + h, c0:c0 + w, :] = s1_block
                 s1_samples.append(s1_block[pick & np.all(s1_block != s1.nodata, axis=-1)])
 
-            if object_ids_raster is not None:
-                ids = object_ids_raster[r0:r0 + h, c0:c0 + w]
+            if label_objects is not None:
+                ids = label_objects.window(labels_src, r0, c0, h, w)
             else:
                 ids = _rasterize_window(reference, src.transform, win)
             ids = np.where(valid, ids, 0)
