@@ -1,13 +1,11 @@
 """The objects of a labels.tif found window by window equal those of the whole raster, numbered alike."""
 
-import h5py
 import numpy as np
 import pytest
 import rasterio
 from rasterio.transform import from_origin
 from scipy import ndimage
 
-from landcover_hpc.data import PrepareOptions, prepare_tile
 from landcover_hpc.data.blocks import iter_blocks
 from landcover_hpc.data.objects import LabelObjects
 from landcover_hpc.errors import UnknownClassError
@@ -71,22 +69,3 @@ def test_an_unknown_code_names_the_file_and_the_code(tmp_path, nomenclature):
     _write_labels(tmp_path / "labels.tif", codes)
     with pytest.raises(UnknownClassError, match=r"labels\.tif.*250"):
         LabelObjects(tmp_path / "labels.tif", nomenclature, 16)
-
-
-def test_the_store_does_not_depend_on_the_window(tmp_path, synth_root, nomenclature):
-    """A labels.tif tile prepared in 16 px windows and in one window: the same objects, split and labels."""
-    tile = tmp_path / "T31UDQ"
-    tile.mkdir()
-    (tile / "stack.tif").symlink_to(synth_root / "T31UDQ" / "stack.tif")
-    with rasterio.open(synth_root / "T31UDQ" / "truth.tif") as src:
-        truth, profile = src.read(1), src.profile
-    with rasterio.open(tile / "labels.tif", "w", **profile) as dst:
-        dst.write(truth, 1)
-    stores = []
-    for window in (16, 512):
-        stores.append(tmp_path / f"w{window}.h5")
-        prepare_tile(tile, stores[-1], nomenclature, PrepareOptions(window=window), show_progress=False)
-    with h5py.File(stores[0], "r") as small, h5py.File(stores[1], "r") as whole:
-        assert len(whole["polygons"]) > 50
-        for name in ("polygons", "labels/train", "labels/val", "labels/test"):
-            assert np.array_equal(small[name][()], whole[name][()]), name

@@ -2,6 +2,7 @@ import json
 import subprocess
 import sys
 
+import h5py
 import numpy as np
 import rasterio
 
@@ -91,21 +92,40 @@ def test_dataset_summary_and_idempotence(tmp_path, synth_root, synth_tiles, nome
     assert (out / "T31UDQ.h5").stat().st_mtime_ns != mtime
 
 
+def _label_raster_tile(folder, synth_root, labels_of):
+    """Tile T31UDQ with a labels.tif reference: ``labels_of(truth)`` of its ground truth."""
+    folder.mkdir()
+    (folder / "stack.tif").symlink_to(synth_root / "T31UDQ" / "stack.tif")
+    with rasterio.open(synth_root / "T31UDQ" / "truth.tif") as src:
+        labels, profile = labels_of(src.read(1)).astype(np.uint8), src.profile
+    with rasterio.open(folder / "labels.tif", "w", **profile) as dst:
+        dst.write(labels, 1)
+    return labels
+
+
 def test_label_raster_reference(tmp_path, synth_root, nomenclature):
     """A labels.tif class raster works instead of reference.gpkg; objects are its connected components."""
-    tile = tmp_path / "T31UDQ"
-    tile.mkdir()
-    (tile / "stack.tif").symlink_to(synth_root / "T31UDQ" / "stack.tif")
-    with rasterio.open(synth_root / "T31UDQ" / "truth.tif") as src:
-        truth, profile = src.read(1), src.profile
-    labels = np.where(np.arange(truth.shape[1])[None, :] % 3 == 0, truth, 0)  # sparse columns
-    with rasterio.open(tile / "labels.tif", "w", **profile) as dst:
-        dst.write(labels.astype(np.uint8), 1)
-    prepare_tile(tile, tmp_path / "t.h5", nomenclature, show_progress=False)
+    labels = _label_raster_tile(tmp_path / "T31UDQ", synth_root,  # sparse columns
+                                lambda truth: np.where(np.arange(truth.shape[1])[None, :] % 3 == 0, truth, 0))
+    prepare_tile(tmp_path / "T31UDQ", tmp_path / "t.h5", nomenclature, show_progress=False)
     with TileStore(tmp_path / "t.h5") as store:
         both = sum(store.read_labels(s) for s in ("train", "val", "test"))
         lut = nomenclature.code_to_index_lut()
         assert np.array_equal(both, lut[labels] * store.read_valid(0, 0, store.height, store.width))
+
+
+def test_label_raster_store_does_not_depend_on_the_window(tmp_path, synth_root, nomenclature):
+    """A labels.tif tile prepared in 16 px windows and in one window: the same objects, split and labels
+    (its objects are found window by window, data/objects.py)."""
+    _label_raster_tile(tmp_path / "T31UDQ", synth_root, lambda truth: truth)
+    stores = []
+    for window in (16, 512):
+        stores.append(tmp_path / f"w{window}.h5")
+        prepare_tile(tmp_path / "T31UDQ", stores[-1], nomenclature, PrepareOptions(window=window), show_progress=False)
+    with h5py.File(stores[0], "r") as small, h5py.File(stores[1], "r") as whole:
+        assert len(whole["polygons"]) > 50
+        for name in ("polygons", "labels/train", "labels/val", "labels/test"):
+            assert np.array_equal(small[name][()], whole[name][()]), name
 
 
 def test_cli_help_runs():
