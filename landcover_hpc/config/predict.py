@@ -9,10 +9,11 @@ from __future__ import annotations
 
 from typing import Any, Literal
 
-from pydantic import Field, model_validator
+from pydantic import Field, field_validator, model_validator
 
-from ..models.names import PRECISIONS
+from ..models.names import PRECISION_CHOICES
 from ..prediction.predictor import PredictOptions
+from ..runtime import resolve_precision
 from .schema import Section
 
 __all__ = ["PredictConfig"]
@@ -30,8 +31,9 @@ class PredictConfig(Section):
     training_config: str | None = Field(None, description="training config YAML whose data.store and run_dir "
                                                           "to use")
     out: str = Field("maps", description="output folder")
-    precision: Literal[PRECISIONS] | None = Field(_D.precision, description="compute precision (default: the "
-                                                                            "model's)")
+    precision: Literal[PRECISION_CHOICES] | None = Field(
+        _D.precision, description="compute precision (default: the model's); auto: bfloat16 where the CPU computes it "
+                                  "natively, else float32")
     window: int = Field(_D.window, ge=4, description="window side, px (a multiple of 4)")
     overlap: int = Field(_D.overlap, ge=0, description="px shared by neighbouring windows, a multiple of 4; each "
                                                        "window keeps its pixels >= overlap/2 px from its border")
@@ -42,6 +44,11 @@ class PredictConfig(Section):
                                                                  "each giving its class to a block of this side")
     force: bool = Field(_D.force, description="recompute maps that are up to date")
     quicklook: bool = Field(_D.quicklook, description="draw the PNG quicklook")
+
+    @field_validator("precision")
+    @classmethod
+    def _resolve_auto(cls, precision: str | None) -> str | None:
+        return resolve_precision(precision)
 
     @model_validator(mode="before")
     @classmethod

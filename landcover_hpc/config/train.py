@@ -9,11 +9,12 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Iterable, Literal
 
-from pydantic import Field
+from pydantic import Field, field_validator
 
 from ..errors import ConfigError
 from ..models.names import (DEFAULT_DROPOUT, DEFAULT_N_GROUPS, DEFAULT_PRECISION, GROUPED_MODELS, MODEL_NAMES,
-                            PRECISIONS)
+                            PRECISION_CHOICES)
+from ..runtime import resolve_precision
 from ..sampling.plan import BALANCES
 from .schema import Section, load_config as _load
 
@@ -30,13 +31,20 @@ class ModelConfig(Section):
     n_groups: int = Field(DEFAULT_N_GROUPS, ge=1,
                           description="temporal groups (late fusion); must divide the number of dates")
     dropout: float = Field(DEFAULT_DROPOUT, ge=0.0, lt=1.0, description="dropout rate")
-    precision: Literal[PRECISIONS] = Field(DEFAULT_PRECISION, description="bfloat16: mixed precision")
+    precision: Literal[PRECISION_CHOICES] = Field(
+        DEFAULT_PRECISION, description="bfloat16: mixed precision; auto: bfloat16 where the CPU computes it natively "
+                                       "(AMX-BF16, AVX512-BF16), else float32 (resolved when the config is read)")
     dates: list[int] | None = Field(
         None, description="S2 date indices for the models that take a few dates (models.names.SELECTED_DATE_COUNTS); "
                           "none: spread evenly over the series (models/dates.py)")
     options: dict[str, int | float] = Field(
         default_factory=dict, description="further builder arguments of the architecture, e.g. smaller widths of "
                                           "twinns (filters_s2, filters_s1, fusion_units); none: the paper's")
+
+    @field_validator("precision")
+    @classmethod
+    def _resolve_auto(cls, precision: str) -> str:
+        return resolve_precision(precision)
 
 
 class DataConfig(Section):

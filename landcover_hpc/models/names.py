@@ -10,8 +10,8 @@ from __future__ import annotations
 
 from ..errors import ConfigError
 
-__all__ = ["MODEL_NAMES", "TABLE2_MODELS", "PRECISIONS", "GROUPED_MODELS", "S1_MODELS", "SELECTED_DATE_COUNTS",
-           "PATCH_MODELS", "S1_CHANNELS_PER_DATE", "DEFAULT_N_GROUPS", "DEFAULT_DROPOUT", "DEFAULT_PRECISION",
+__all__ = ["MODEL_NAMES", "TABLE2_MODELS", "PRECISIONS", "PRECISION_CHOICES", "GROUPED_MODELS", "S1_MODELS",
+           "SELECTED_DATE_COUNTS", "PATCH_MODELS", "S1_CHANNELS_PER_DATE", "DEFAULT_N_GROUPS", "DEFAULT_DROPOUT", "DEFAULT_PRECISION",
            "check_s1_dates"]
 
 #: The paper's Table 2 comparison (Stoian et al. 2019), in its order: ``models.architectures``.
@@ -25,6 +25,8 @@ MODEL_NAMES: tuple[str, ...] = TABLE2_MODELS + (
     "convlstm_inception_unet_s1s2", "twinns_s2", "twinns")
 #: Valid ``precision`` values: float32, or bfloat16 compute with float32 weights and softmax.
 PRECISIONS: tuple[str, ...] = ("float32", "bfloat16")
+#: What configs accept: a precision, or ``auto`` (bfloat16 where the CPU computes it natively, runtime.py).
+PRECISION_CHOICES: tuple[str, ...] = PRECISIONS + ("auto",)
 #: Models that split the dates into ``n_groups`` temporal groups (which must divide the dates).
 GROUPED_MODELS: tuple[str, ...] = ("fgunet", "unet", "mlp")
 #: Models that take Sentinel-1 beside Sentinel-2. Their input is the S2 stack followed by the S1 stack:

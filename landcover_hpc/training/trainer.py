@@ -117,7 +117,7 @@ def train(config: Config, resume: bool = False) -> dict:
 
 def _train(config: Config, resume: bool) -> dict:
     """:func:`train` once this run owns its run folder."""
-    from ..runtime import configure_tensorflow
+    from ..runtime import configure_tensorflow, native_bfloat16
 
     comm = None
     if launched_by_mpi():
@@ -217,6 +217,7 @@ def _train(config: Config, resume: bool) -> dict:
     history, steps_log, writer = _open_logs(run_dir, config, start_epoch, start_step) if rank == 0 else ([], [], None)
     say(f"training {config.model.name} ({model.count_params()} parameters) on {len(sampler.tile_ids)} tiles, "
         f"{size} rank(s) x {tcfg.batch_size} patches of {sampler.patch_size} px, {threads} thread(s) per rank, "
+        f"{config.model.precision} (CPU {'with' if native_bfloat16() else 'without'} bfloat16 units), "
         f"{tcfg.epochs} epochs x {steps_per_epoch} batches; validation: {validation}")
 
     last = {}
