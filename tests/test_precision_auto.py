@@ -38,3 +38,10 @@ def test_the_demo_config_asks_for_auto():
 
     demo = yaml.safe_load((Path(__file__).parents[1] / "configs" / "demo.yaml").read_text())
     assert demo["model"]["precision"] == "auto"
+
+
+def test_auto_resolves_in_the_production_configs_predict_section(monkeypatch):
+    from landcover_hpc.config.production import PredictSection
+
+    monkeypatch.setattr(runtime, "native_bfloat16", lambda: False)
+    assert PredictSection.model_validate({"precision": "auto"}).precision == "float32"

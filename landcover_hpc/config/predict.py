@@ -7,14 +7,12 @@ config (``training_config``: its ``data.store`` and ``RUN_DIR/best_model.h5``).
 
 from __future__ import annotations
 
-from typing import Any, Literal
+from typing import Any
 
-from pydantic import Field, field_validator, model_validator
+from pydantic import Field, model_validator
 
-from ..models.names import PRECISION_CHOICES
 from ..prediction.predictor import PredictOptions
-from ..runtime import resolve_precision
-from .schema import Section
+from .schema import Precision, Section
 
 __all__ = ["PredictConfig"]
 
@@ -31,7 +29,7 @@ class PredictConfig(Section):
     training_config: str | None = Field(None, description="training config YAML whose data.store and run_dir "
                                                           "to use")
     out: str = Field("maps", description="output folder")
-    precision: Literal[PRECISION_CHOICES] | None = Field(
+    precision: Precision | None = Field(
         _D.precision, description="compute precision (default: the model's); auto: bfloat16 where the CPU computes it "
                                   "natively, else float32")
     window: int = Field(_D.window, ge=4, description="window side, px (a multiple of 4)")
@@ -44,11 +42,6 @@ class PredictConfig(Section):
                                                                  "each giving its class to a block of this side")
     force: bool = Field(_D.force, description="recompute maps that are up to date")
     quicklook: bool = Field(_D.quicklook, description="draw the PNG quicklook")
-
-    @field_validator("precision")
-    @classmethod
-    def _resolve_auto(cls, precision: str | None) -> str | None:
-        return resolve_precision(precision)
 
     @model_validator(mode="before")
     @classmethod

@@ -10,16 +10,18 @@ e.g. ``configs/demo.yaml: training.batch_size: must be >= 1, got -1``.
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Annotated, Any, Iterable, Mapping, TypeVar, get_args
+from typing import Annotated, Any, Iterable, Literal, Mapping, TypeVar, get_args
 
 import yaml
-from pydantic import BaseModel, BeforeValidator, ConfigDict, ValidationError, model_validator
+from pydantic import AfterValidator, BaseModel, BeforeValidator, ConfigDict, ValidationError, model_validator
 
 from ..errors import ConfigError
 from ..io import read_yaml_file
+from ..models.names import PRECISION_CHOICES
+from ..runtime import resolve_precision
 
 __all__ = ["Section", "OptionsSection", "load_config", "read_yaml", "apply_overrides", "set_key", "validate", "NamedPaths",
-           "NamedPathLists"]
+           "NamedPathLists", "Precision"]
 
 
 class Section(BaseModel):
@@ -96,6 +98,9 @@ def _grouped_names(raw: Any) -> Any:
 NamedPaths = Annotated[dict[str, str], BeforeValidator(_unique_names)]
 #: ``{name: [path, ...]}``, also from a list of ``NAME=PATH`` where a repeated name adds a path (repeats).
 NamedPathLists = Annotated[dict[str, list[str]], BeforeValidator(_grouped_names)]
+#: A compute precision; ``auto`` becomes bfloat16 or float32 for this machine's CPU when the config is read
+#: (:func:`~landcover_hpc.runtime.resolve_precision`), so what ran is what the saved config says.
+Precision = Annotated[Literal[PRECISION_CHOICES], AfterValidator(resolve_precision)]
 
 
 def load_config(schema: type[S], path: str | Path | None = None, overrides: Iterable[str] = (),

@@ -9,14 +9,12 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Iterable, Literal
 
-from pydantic import Field, field_validator
+from pydantic import Field
 
 from ..errors import ConfigError
-from ..models.names import (DEFAULT_DROPOUT, DEFAULT_N_GROUPS, DEFAULT_PRECISION, GROUPED_MODELS, MODEL_NAMES,
-                            PRECISION_CHOICES)
-from ..runtime import resolve_precision
+from ..models.names import DEFAULT_DROPOUT, DEFAULT_N_GROUPS, DEFAULT_PRECISION, GROUPED_MODELS, MODEL_NAMES
 from ..sampling.plan import BALANCES
-from .schema import Section, load_config as _load
+from .schema import Precision, Section, load_config as _load
 
 __all__ = ["ModelConfig", "DataConfig", "TrainingConfig", "OutputConfig", "TrainConfig", "Config", "load_config",
            "CLASS_WEIGHTINGS", "VALIDATIONS", "DECAYS"]
@@ -31,7 +29,7 @@ class ModelConfig(Section):
     n_groups: int = Field(DEFAULT_N_GROUPS, ge=1,
                           description="temporal groups (late fusion); must divide the number of dates")
     dropout: float = Field(DEFAULT_DROPOUT, ge=0.0, lt=1.0, description="dropout rate")
-    precision: Literal[PRECISION_CHOICES] = Field(
+    precision: Precision = Field(
         DEFAULT_PRECISION, description="bfloat16: mixed precision; auto: bfloat16 where the CPU computes it natively "
                                        "(AMX-BF16, AVX512-BF16), else float32 (resolved when the config is read)")
     dates: list[int] | None = Field(
@@ -40,11 +38,6 @@ class ModelConfig(Section):
     options: dict[str, int | float] = Field(
         default_factory=dict, description="further builder arguments of the architecture, e.g. smaller widths of "
                                           "twinns (filters_s2, filters_s1, fusion_units); none: the paper's")
-
-    @field_validator("precision")
-    @classmethod
-    def _resolve_auto(cls, precision: str) -> str:
-        return resolve_precision(precision)
 
 
 class DataConfig(Section):
