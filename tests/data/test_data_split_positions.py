@@ -66,10 +66,12 @@ def test_positions_do_not_depend_on_strips():
         r, c = rng.integers(0, 140), rng.integers(0, 80)
         labels[r:r + rng.integers(2, 12), c:c + rng.integers(2, 12)] = rng.integers(1, 4)
     read = lambda a, b: labels[a:b]  # noqa: E731
-    whole = valid_positions(read, 150, 90, [1, 2, 3], 16, 4, 0.1, strip_rows=10_000)
-    strips = valid_positions(read, 150, 90, [1, 2, 3], 16, 4, 0.1, strip_rows=8)
+    whole = valid_positions(read, 150, 90, [1, 2, 3], 16, 4, 0.1, strip_pixels=10**6)
+    for strip_pixels in (1, 8 * 90, 8 * 90 + 89, 13 * 90):  # strips of 4 (at least the stride), 8, 8, 12 rows
+        strips = valid_positions(read, 150, 90, [1, 2, 3], 16, 4, 0.1, strip_pixels=strip_pixels)
+        for cls in (1, 2, 3):
+            assert np.array_equal(whole[cls], strips[cls]), strip_pixels
     for cls in (1, 2, 3):
-        assert np.array_equal(whole[cls], strips[cls])
         expected = np.argwhere(_brute_force_counts(labels, cls, 16, 4) >= np.ceil(0.1 * 256)) * 4
         assert np.array_equal(whole[cls], expected)
 
@@ -89,3 +91,19 @@ def test_central_window_counts_equal_brute_force_and_give_thin_roads_positions()
     assert len(centred) == 9  # every top-left column 0, 8, ..., 64 of the one row whose central window holds it
     assert set(centred[:, 0].tolist()) == {32} and all(road[r + 12:r + 20, c + 12:c + 20].sum() == 8
                                                       for r, c in centred)
+
+
+def test_positions_memory_does_not_grow_with_the_tile_width():
+    """Strips are a number of pixels: 4x the width gives strips of 1/4 the rows, not 4x the memory."""
+    import tracemalloc
+
+    peaks = []
+    for width in (1024, 4096):
+        labels = np.zeros((300, width), np.uint8)
+        labels[:, 0] = 1  # in every strip, so that every strip is counted, never enough for a position
+        tracemalloc.start()
+        found = valid_positions(lambda a, b: labels[a:b], 300, width, [1], 16, 4, 0.1, strip_pixels=2**16)
+        peaks.append(tracemalloc.get_traced_memory()[1])
+        tracemalloc.stop()
+        assert len(found[1]) == 0
+    assert peaks[1] < 2 * peaks[0], peaks
