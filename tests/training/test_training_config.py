@@ -31,7 +31,7 @@ def test_overrides_change_values_with_their_types():
                         "re_resnet, unet_convlstm, convlstm_unet_s2, "
                         "convlstm_inception_unet_s2, convlstm_unet_s1s2, convlstm_inception_unet_s1s2, twinns_s2 or twinns, "
                         "got 'vgg16'"),
-    ("model.precision=float16", "model.precision: must be one of float32 or bfloat16"),
+    ("model.precision=float16", "model.precision: must be one of float32, bfloat16 or auto, got 'float16'"),
     ("data.augment=maybe", "data.augment: expected true or false, got 'maybe'"),
     ("training.batch_size", "expected section.key=value"),
     ("training.class_weights=median", "training.class_weights: must be one of inverse_frequency or none, got 'median'"),
