@@ -17,3 +17,14 @@ def test_the_cores_a_process_may_use_are_its_affinity(monkeypatch):
     monkeypatch.setenv("OMPI_COMM_WORLD_LOCAL_SIZE", "3")
     assert cores_per_rank() == 2  # the node's cores shared by its ranks
     assert GapfillOptions(processes=2).n_processes() == 2
+
+
+def test_horovods_cycle_time_defaults_to_20_ms_unless_set(monkeypatch):
+    from landcover_hpc.runtime import configure_horovod
+
+    monkeypatch.delenv("HOROVOD_CYCLE_TIME", raising=False)
+    configure_horovod()
+    assert os.environ["HOROVOD_CYCLE_TIME"] == "20"
+    monkeypatch.setenv("HOROVOD_CYCLE_TIME", "5")
+    configure_horovod()
+    assert os.environ["HOROVOD_CYCLE_TIME"] == "5"

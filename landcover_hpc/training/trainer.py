@@ -117,7 +117,7 @@ def train(config: Config, resume: bool = False) -> dict:
 
 def _train(config: Config, resume: bool) -> dict:
     """:func:`train` once this run owns its run folder."""
-    from ..runtime import configure_tensorflow, native_bfloat16
+    from ..runtime import configure_horovod, configure_tensorflow, native_bfloat16
 
     comm = None
     if launched_by_mpi():
@@ -125,6 +125,7 @@ def _train(config: Config, resume: bool) -> dict:
 
         comm = MPI.COMM_WORLD
     threads = configure_tensorflow(config.threads)
+    configure_horovod()
     import horovod.tensorflow as hvd_tf
     import horovod.tensorflow.keras as hvd
 
