@@ -1,10 +1,10 @@
 """``landcover-prepare``: input tiles -> per-tile HDF5 stores (see :mod:`landcover_hpc.data.store`).
 
 Each tile is processed window by window, so memory is bounded by one window of the stack, GDAL's block cache
-(capped, :func:`_block_cache`) and the reference: a reference.gpkg's bounds (polygons are read window by window
-through the GeoPackage's spatial index), or a labels.tif's seams and a few numbers per object (its objects are
-found window by window, :mod:`landcover_hpc.data.objects`). One tile's store is written under a temporary name and renamed when
-complete. A store whose inputs and options did not change since it was written is kept (``force`` rewrites
+(capped, :func:`_block_cache`) and the reference: a reference.gpkg's bounds (polygons are read window by
+window through the GeoPackage's spatial index), or a labels.tif's seams and a few numbers per object (its
+objects are found window by window, :mod:`landcover_hpc.data.objects`). One tile's store is written under a
+temporary name and renamed when complete. A store whose inputs and options did not change since it was written is kept (``force`` rewrites
 it). A run owns the store while it decides and writes (:mod:`landcover_hpc.locks`): a second run on it fails
 at once, and the owner removes the temporary that a killed run left.
 """

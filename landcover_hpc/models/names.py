@@ -11,8 +11,8 @@ from __future__ import annotations
 from ..errors import ConfigError
 
 __all__ = ["MODEL_NAMES", "TABLE2_MODELS", "PRECISIONS", "PRECISION_CHOICES", "GROUPED_MODELS", "S1_MODELS",
-           "SELECTED_DATE_COUNTS", "PATCH_MODELS", "S1_CHANNELS_PER_DATE", "DEFAULT_N_GROUPS", "DEFAULT_DROPOUT", "DEFAULT_PRECISION",
-           "check_s1_dates"]
+           "SELECTED_DATE_COUNTS", "PATCH_MODELS", "S1_CHANNELS_PER_DATE", "DEFAULT_N_GROUPS", "DEFAULT_DROPOUT",
+           "DEFAULT_PRECISION", "check_s1_dates"]
 
 #: The paper's Table 2 comparison (Stoian et al. 2019), in its order: ``models.architectures``.
 TABLE2_MODELS: tuple[str, ...] = ("fgunet", "unet", "mlp", "lstm", "tsfgunet")
