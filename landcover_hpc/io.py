@@ -3,7 +3,8 @@
 Everything the pipeline writes goes to ``<name>.<random>.tmp`` beside the final path and is renamed onto it
 (``os.replace``, atomic on POSIX file systems) only when complete; on error the partial file is removed. A
 killed job's temporary stays behind: the next run that owns the output (:mod:`landcover_hpc.locks`) removes
-it with :func:`remove_temporaries`.
+it with :func:`remove_temporaries`. Raster steps that pass over every block once (prepare, mosaic) read and
+write with GDAL's block cache capped (:func:`capped_block_cache`).
 """
 
 from __future__ import annotations
@@ -20,10 +21,13 @@ from typing import Iterator
 
 __all__ = ["atomic_path", "remove_temporaries", "describe_os_error", "output_error", "current_umask",
            "write_json_atomic", "write_text_atomic", "save_figure", "file_sha256", "read_yaml_file", "read_json_file",
-           "parse_json", "MAX_JSON_BYTES"]
+           "parse_json", "MAX_JSON_BYTES", "capped_block_cache", "BLOCK_CACHE_BYTES"]
 
 #: the largest JSON document read (dataset.json, results, metadata in artefacts): far above any real one
 MAX_JSON_BYTES = 64 * 2**20
+
+#: GDAL's block cache in a step that passes over every block once (see :func:`capped_block_cache`)
+BLOCK_CACHE_BYTES = 256 * 2**20
 
 
 def current_umask() -> int:
@@ -203,3 +207,16 @@ def read_json_file(path: str | Path, what: str, fix: str, max_bytes: int = MAX_J
     if path.stat().st_size > max_bytes:
         raise InputFormatError(f"{path}: {what} of {path.stat().st_size} bytes, over the limit of {max_bytes}: {fix}")
     return parse_json(path.read_bytes(), path, fix, max_bytes)
+
+
+def capped_block_cache():
+    """A ``rasterio.Env`` with GDAL's block cache capped at :data:`BLOCK_CACHE_BYTES`, unless the user set
+    ``GDAL_CACHEMAX``. For steps that read or write every block once (prepare, mosaic): a larger cache only
+    grows the memory. GDAL's default, 5 % of the RAM, held 1.1 GB after prepare read a 4096 px tile, and
+    1.28 GB (against 526 MB capped, in the same time) in the mosaic of four 10 980 px tiles
+    (benchmarks/README.md)."""
+    import rasterio
+
+    if "GDAL_CACHEMAX" in os.environ:
+        return rasterio.Env()
+    return rasterio.Env(GDAL_CACHEMAX=BLOCK_CACHE_BYTES)

@@ -1,12 +1,13 @@
 """``landcover-prepare``: input tiles -> per-tile HDF5 stores (see :mod:`landcover_hpc.data.store`).
 
 Each tile is processed window by window, so memory is bounded by one window of the stack, GDAL's block cache
-(capped, :func:`_block_cache`) and the reference: a reference.gpkg's bounds (polygons are read window by
-window through the GeoPackage's spatial index), or a labels.tif's seams and a few numbers per object (its
-objects are found window by window, :mod:`landcover_hpc.data.objects`). One tile's store is written under a
-temporary name and renamed when complete. A store whose inputs and options did not change since it was written is kept (``force`` rewrites
-it). A run owns the store while it decides and writes (:mod:`landcover_hpc.locks`): a second run on it fails
-at once, and the owner removes the temporary that a killed run left.
+(capped, :func:`landcover_hpc.io.capped_block_cache`) and the reference: a reference.gpkg's bounds (polygons
+are read window by window through the GeoPackage's spatial index), or a labels.tif's seams and a few numbers
+per object (its objects are found window by window, :mod:`landcover_hpc.data.objects`). One tile's store is
+written under a temporary name and renamed when complete. A store whose inputs and options did not change
+since it was written is kept (``force`` rewrites it). A run owns the store while it decides and writes
+(:mod:`landcover_hpc.locks`): a second run on it fails at once, and the owner removes the temporary that a
+killed run left.
 """
 
 from __future__ import annotations
@@ -14,7 +15,6 @@ from __future__ import annotations
 import contextlib
 import hashlib
 import json
-import os
 import sys
 from dataclasses import asdict, dataclass
 import logging
@@ -30,7 +30,7 @@ from rasterio.windows import transform as window_transform
 from .. import __version__
 from ..artefact import CHECKSUMMED, seal, write_header
 from ..errors import EmptyReferenceError, InputFormatError, NoDataTileError
-from ..io import atomic_path, remove_temporaries, write_json_atomic
+from ..io import atomic_path, capped_block_cache, remove_temporaries, write_json_atomic
 from ..locks import locked_output
 from ..nomenclature import Nomenclature
 from ..parallel import my_share, raise_together, world
@@ -46,8 +46,6 @@ from .tiles import (ReferencePolygons, StackInfo, find_tiles, open_s1_stack, ope
 __all__ = ["PrepareOptions", "prepare_tile", "prepare_dataset", "dataset_percentiles", "shared_s1_dates"]
 
 log = logging.getLogger(__name__)
-
-BLOCK_CACHE_BYTES = 256 * 2**20  # GDAL block cache while preparing a tile (see _block_cache)
 
 
 @dataclass(frozen=True)
@@ -138,7 +136,7 @@ def _prepare_tile(tile_dir: Path, out_path: Path, nomenclature: Nomenclature, op
     if isinstance(reference, ReferencePolygons):
         label_objects, object_classes = None, reference.class_indices
     else:
-        with _block_cache():
+        with capped_block_cache():
             label_objects = LabelObjects(reference, nomenclature, options.window)
         object_classes = label_objects.classes
     n_objects = len(object_classes)
@@ -157,7 +155,7 @@ def _prepare_tile(tile_dir: Path, out_path: Path, nomenclature: Nomenclature, op
     n_valid = 0
     progress = Progress(f"prepare {stack.tile_id}", H * W, "px", enabled=show_progress, logger=log)
 
-    with _block_cache(), atomic_path(out_path) as tmp, h5py.File(tmp, "w") as h5, \
+    with capped_block_cache(), atomic_path(out_path) as tmp, h5py.File(tmp, "w") as h5, \
             rasterio.open(stack.path) as src, \
             (rasterio.open(s1.path) if s1 else contextlib.nullcontext()) as s1_src, \
             (rasterio.open(label_objects.path) if label_objects else contextlib.nullcontext()) as labels_src:
@@ -243,15 +241,6 @@ def _prepare_tile(tile_dir: Path, out_path: Path, nomenclature: Nomenclature, op
         seal(h5, datasets=False)  # the datasets are checksummed chunk by chunk (CHECKSUMMED)
     with TileStore(out_path) as store:
         return _summary(store, skipped=False)
-
-
-def _block_cache() -> rasterio.Env:
-    """GDAL's block cache capped at :data:`BLOCK_CACHE_BYTES` while a tile is prepared, unless the user set
-    ``GDAL_CACHEMAX``: prepare reads every block of the stack once, so a larger cache only grows the memory
-    (GDAL's default, 5 % of the RAM, held 1.1 GB after reading a 4096 px tile; benchmarks/README.md)."""
-    if "GDAL_CACHEMAX" in os.environ:
-        return rasterio.Env()
-    return rasterio.Env(GDAL_CACHEMAX=BLOCK_CACHE_BYTES)
 
 
 def _rasterize_window(reference: ReferencePolygons, transform, win: Window) -> np.ndarray:

@@ -3,7 +3,8 @@
 1. Each tile's class and confidence maps are reprojected (nearest neighbour) onto a common grid in the
    target CRS (default: the CRS of the first map; tiles of other UTM zones are warped), aligned on
    multiples of the resolution, into ``<OUT>_tiles/``.
-2. The mosaic is assembled block by block (memory bounded by one block per tile): where tiles overlap
+2. The mosaic is assembled block by block (memory bounded by one block per tile and GDAL's block cache,
+   capped: :func:`landcover_hpc.io.capped_block_cache`): where tiles overlap
    (adjacent Sentinel-2 tiles share about 10 km), each pixel takes the class of the tile whose prediction
    is the more confident there; ties go to the tile listed first.
 3. Products: ``<OUT>_classes.tif`` and ``<OUT>_confidence.tif`` (Cloud Optimized GeoTIFFs, through the same
@@ -31,7 +32,7 @@ from rasterio.windows import Window, from_bounds
 from .. import __version__
 from ..data.blocks import iter_blocks
 from ..errors import InputFormatError, InputNotFoundError
-from ..io import write_text_atomic
+from ..io import capped_block_cache, write_text_atomic
 from ..maps import MapWriter
 from ..maps.geotiff import CONFIDENCE_NODATA
 from ..nomenclature import Nomenclature
@@ -110,19 +111,20 @@ def mosaic_maps(class_maps: list[str | Path], out_prefix: str | Path, nomenclatu
     tiles_dir = out_prefix.parent / f"{out_prefix.name}_tiles"
     tiles_dir.mkdir(parents=True, exist_ok=True)
     grid, height, width = _target_grid(class_maps, target_crs, resolution)
-    warped = [_warp_tile(p, tiles_dir, target_crs, grid) for p in class_maps]
-
     tags = {"signature": hashlib.sha256("".join(str(p.resolve()) for p in class_maps).encode()).hexdigest(),
             "product": "mosaic", "tiles": ",".join(p.name.replace("_classes.tif", "") for p in class_maps),
             "software": f"landcover_hpc {__version__}", "crs": target_crs.to_string()}
-    writer = MapWriter(out_prefix.parent, out_prefix.name, target_crs, grid, height, width, nomenclature, tags)
-    writer.done = set()
-    progress = Progress("mosaic", height * width, "px", enabled=show_progress, logger=log)
-    for index, (row, col, h, w) in enumerate(iter_blocks(height, width, _BLOCK)):
-        classes, confidence = _mosaic_block(warped, row, col, h, w)
-        writer.write(index, row, col, classes, confidence)
-        progress.update(h * w)
-    products = writer.finalize()
+    with capped_block_cache():  # every block is written once: GDAL's default cache only holds memory
+        warped = [_warp_tile(p, tiles_dir, target_crs, grid) for p in class_maps]
+        writer = MapWriter(out_prefix.parent, out_prefix.name, target_crs, grid, height, width, nomenclature,
+                           tags)
+        writer.done = set()
+        progress = Progress("mosaic", height * width, "px", enabled=show_progress, logger=log)
+        for index, (row, col, h, w) in enumerate(iter_blocks(height, width, _BLOCK)):
+            classes, confidence = _mosaic_block(warped, row, col, h, w)
+            writer.write(index, row, col, classes, confidence)
+            progress.update(h * w)
+        products = writer.finalize()
     vrt = out_prefix.parent / f"{out_prefix.name}.vrt"
     write_text_atomic(vrt, _vrt_xml(warped, grid, height, width, target_crs, nomenclature, vrt.parent))
     return {"classes": str(products["classes"]), "confidence": str(products["confidence"]), "vrt": str(vrt),

@@ -187,12 +187,12 @@ def test_reference_polygons_are_read_window_by_window_in_file_order(tmp_path):
         assert [i for _, i in reference.touching(401_000, 5_498_000, 403_000, 5_500_000)] == [3]
 
 
-def test_prepare_caps_gdal_block_cache_unless_the_user_set_it(monkeypatch):
-    from landcover_hpc.data import prepare
+def test_gdal_block_cache_is_capped_unless_the_user_set_it(monkeypatch):
+    from landcover_hpc.io import BLOCK_CACHE_BYTES, capped_block_cache
 
     monkeypatch.delenv("GDAL_CACHEMAX", raising=False)
-    with prepare._block_cache():
-        assert rasterio.env.getenv()["GDAL_CACHEMAX"] == prepare.BLOCK_CACHE_BYTES
+    with capped_block_cache():
+        assert rasterio.env.getenv()["GDAL_CACHEMAX"] == BLOCK_CACHE_BYTES
     monkeypatch.setenv("GDAL_CACHEMAX", "1000")
-    with prepare._block_cache():
+    with capped_block_cache():
         assert "GDAL_CACHEMAX" not in rasterio.env.getenv()

@@ -57,6 +57,24 @@ def test_mosaic_of_two_overlapping_tiles_and_one_of_another_zone(tmp_path, nomen
     assert _value_at(tmp_path / "out" / "country.vrt", 400_300, y_top) == 11
 
 
+def test_mosaic_warps_and_writes_with_gdal_block_cache_capped(tmp_path, nomenclature, monkeypatch):
+    from landcover_hpc.io import BLOCK_CACHE_BYTES
+    from landcover_hpc.prediction import mosaic
+
+    monkeypatch.delenv("GDAL_CACHEMAX", raising=False)
+    seen = []
+    for name in ("_warp_tile", "_mosaic_block"):
+        def spy(*args, _real=getattr(mosaic, name), _name=name):
+            seen.append((_name, rasterio.env.getenv().get("GDAL_CACHEMAX")))
+            return _real(*args)
+        monkeypatch.setattr(mosaic, name, spy)
+    a = _tile_map(tmp_path / "maps", "T31UDQ", "EPSG:32631", 400_000, 5_500_000,
+                  np.full((40, 40), 11, np.uint8), np.full((40, 40), 60, np.uint8), nomenclature)
+    mosaic.mosaic_maps([a], tmp_path / "out" / "country", nomenclature, show_progress=False)
+    assert {name for name, _ in seen} == {"_warp_tile", "_mosaic_block"}
+    assert all(cache == BLOCK_CACHE_BYTES for _, cache in seen), seen
+
+
 def test_mosaic_needs_confidence_maps(tmp_path, nomenclature, capsys):
     a = _tile_map(tmp_path, "T31UDQ", "EPSG:32631", 400_000, 5_500_000, np.full((8, 8), 11, np.uint8),
                   np.full((8, 8), 60, np.uint8), nomenclature)
