@@ -27,39 +27,47 @@ import sys
 import time
 
 
-def matmul_child(threads: int, seconds: float, n: int) -> dict:
-    """Sustained GFLOP/s of n x n float32 matmuls with ``threads`` threads over ``seconds``, from the moment
-    the parent answers this process's "ready" line on stdout with a line on stdin."""
+def _tensorflow(threads: int):
+    """TensorFlow limited to ``threads`` intra-op threads and 1 inter-op thread (before its first op)."""
     os.environ["OMP_NUM_THREADS"] = str(threads)
     os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
     import tensorflow as tf
 
     tf.config.threading.set_intra_op_parallelism_threads(threads)
     tf.config.threading.set_inter_op_parallelism_threads(1)
-    a, b = tf.random.uniform((n, n)), tf.random.uniform((n, n))
-    matmul = tf.function(lambda x, y: tf.matmul(x, y))
-    matmul(a, b).numpy()  # traced and warm before the common start
+    return tf
+
+
+def _calls_per_second(call, seconds: float) -> float:
+    """Calls of ``call`` per second over ``seconds``, from the moment the parent answers this process's
+    "ready" line on stdout with a line on stdin (``call`` is traced and warm before: one untimed call)."""
+    call()
     print("ready", flush=True)
     sys.stdin.readline()
     calls, t0 = 0, time.perf_counter()
     while time.perf_counter() - t0 < seconds:
-        matmul(a, b).numpy()
+        call()
         calls += 1
-    return {"threads": threads, "gflops": 2 * n**3 * calls / (time.perf_counter() - t0) / 1e9}
+    return calls / (time.perf_counter() - t0)
+
+
+def matmul_child(threads: int, seconds: float, n: int) -> dict:
+    """Sustained GFLOP/s of n x n float32 matmuls with ``threads`` threads over ``seconds``."""
+    tf = _tensorflow(threads)
+    a, b = tf.random.uniform((n, n)), tf.random.uniform((n, n))
+    matmul = tf.function(lambda x, y: tf.matmul(x, y))
+    rate = _calls_per_second(lambda: matmul(a, b).numpy(), seconds)
+    return {"threads": threads, "gflops": 2 * n**3 * rate / 1e9}
 
 
 def fgunet_child(threads: int, seconds: float, patch: int, batch: int) -> dict:
-    """Sustained GFLOP/s of FG-UNET's float32 training step (forward, backward, Adam) on random batches of the
-    demo's shapes, ``threads`` threads, over ``seconds`` from the parent's "go" (as ``child``)."""
-    os.environ["OMP_NUM_THREADS"] = str(threads)
-    os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
+    """Sustained GFLOP/s of FG-UNET's float32 training step (forward, backward, Adam) on a random batch of the
+    demo's shapes, ``threads`` threads, over ``seconds``."""
+    tf = _tensorflow(threads)
     import numpy as np
-    import tensorflow as tf
 
     from landcover_hpc.models import flops_per_pixel, get_model
 
-    tf.config.threading.set_intra_op_parallelism_threads(threads)
-    tf.config.threading.set_inter_op_parallelism_threads(1)
     sizes = (33, 10, 17)  # dates, bands, classes of the demo's nomenclature
     tf.keras.utils.set_random_seed(0)
     model = get_model("fgunet", *sizes, precision="float32")
@@ -67,15 +75,9 @@ def fgunet_child(threads: int, seconds: float, patch: int, batch: int) -> dict:
     rng = np.random.default_rng(0)
     x = rng.normal(size=(batch, patch, patch, sizes[0] * sizes[1])).astype("float32")
     y = rng.integers(0, sizes[2], size=(batch, patch, patch)).astype("int32")
-    model.train_on_batch(x, y)  # traced and warm before the common start
-    print("ready", flush=True)
-    sys.stdin.readline()
-    steps, t0 = 0, time.perf_counter()
-    while time.perf_counter() - t0 < seconds:
-        model.train_on_batch(x, y)
-        steps += 1
-    flops = 3 * flops_per_pixel("fgunet", *sizes, size=patch) * patch * patch * batch * steps
-    return {"threads": threads, "gflops": flops / (time.perf_counter() - t0) / 1e9}
+    rate = _calls_per_second(lambda: model.train_on_batch(x, y), seconds)
+    flops = 3 * flops_per_pixel("fgunet", *sizes, size=patch) * patch * patch * batch
+    return {"threads": threads, "gflops": flops * rate / 1e9}
 
 
 def run(processes: int, threads: int, args: argparse.Namespace) -> list[float]:
