@@ -5,7 +5,7 @@ PY := $(VENV)/bin/python
 MPIRUN := mpirun --oversubscribe --allow-run-as-root --bind-to none -x PYTHONUNBUFFERED=1 -x TF_CPP_MIN_LOG_LEVEL=2
 DEMO_OUT ?= demo_output
 
-.PHONY: install demo benchmark ranking test test-unit test-mpi test-slurm image lock clean
+.PHONY: install demo benchmark ranking test test-unit test-mpi test-slurm image sif lock clean
 
 install:  ## system packages when missing, .venv with pinned deps, horovod from source, the package
 	@bash scripts/install.sh
@@ -34,6 +34,9 @@ test-slurm:  ## the batch scripts under a real single-node Slurm (tests/slurm); 
 
 image:  ## the container image (docker/Dockerfile) built with podman on a base made by debootstrap (no registry needed); not part of `make test`
 	@bash scripts/image.sh
+
+sif:  ## the Apptainer image (docker/landcover_hpc.def) with the apptainer on PATH, as root; not part of `make test`
+	@bash scripts/image.sh --apptainer
 
 lock:  ## regenerate requirements.lock from requirements.in
 	@bash scripts/lock.sh

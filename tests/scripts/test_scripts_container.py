@@ -3,6 +3,8 @@ is multi-stage with no compilers in the final stage, installs the dependencies b
 runs as a non-root user; docker/landcover_hpc.def (Apptainer) builds from the same install script, in two stages."""
 
 import re
+import shutil
+import subprocess
 import shlex
 from pathlib import Path
 
@@ -81,3 +83,28 @@ def test_apptainer_definition_builds_from_the_install_script_in_two_stages():
     assert {"openmpi-bin", "gdal-bin", "make", "python3.11"} <= set(final_packages)
     assert not [p for p in final_packages if BUILD_TOOLS.match(p)]
     assert re.search(r"^%runscript\n\s+exec make -C /opt/landcover_hpc demo", final, re.M)
+
+
+def test_apptainer_definition_passes_the_package_index_and_ca_bundle_to_pip():
+    """Behind a TLS-inspecting proxy pip needs the host's CA bundle: build arguments with defaults, in %post."""
+    text = Path("docker/landcover_hpc.def").read_text()
+    arguments = dict(line.split("=", 1) for line in
+                     re.search(r"^%arguments\n(.*?)^\n", text, re.M | re.S).group(1).split())
+    assert arguments == {"PIP_INDEX_URL": "https://pypi.org/simple",
+                         "PIP_CERT": "/etc/ssl/certs/ca-certificates.crt"}
+    post = re.search(r"^%post\n(.*?)^\n", text, re.M | re.S).group(1)
+    assert 'PIP_INDEX_URL="{{ PIP_INDEX_URL }}"' in post and 'PIP_CERT="{{ PIP_CERT }}"' in post
+    assert post.index("PIP_CERT=") < post.index("scripts/install.sh")
+
+
+def test_make_sif_without_apptainer_says_so_in_one_line_with_exit_code_2(tmp_path):
+    bin_dir = tmp_path / "bin"  # the tools image.sh needs before its check, and no apptainer
+    bin_dir.mkdir()
+    for tool in ("bash", "dirname", "python3"):
+        (bin_dir / tool).symlink_to(shutil.which(tool))
+    run = subprocess.run(["bash", "scripts/image.sh", "--apptainer"], capture_output=True, text=True,
+                         env={"PATH": str(bin_dir), "PIP_CERT": "/nonexistent"})
+    assert run.returncode == 2, run.stderr
+    lines = (run.stdout + run.stderr).strip().splitlines()
+    assert len(lines) == 1 and "apptainer not found on PATH" in lines[0], lines
+    assert not list(Path(".").glob("*.partial.sif"))
