@@ -40,6 +40,11 @@ class PredictConfig(Section):
     patch_stride: int = Field(_D.patch_stride, ge=1, description="patch classifiers (res_ensemble4, ...): px "
                                                                  "between the centres of the classified patches, "
                                                                  "each giving its class to a block of this side")
+    prior_correction: bool = Field(
+        _D.prior_correction, description="weigh each class's probability by its share of the reference over its "
+                                         "share of the training patches (stored in the model) before taking the "
+                                         "most probable: maps at the landscape's class mix instead of the "
+                                         "class-balanced sampler's; dense models only")
     force: bool = Field(_D.force, description="recompute maps that are up to date")
     quicklook: bool = Field(_D.quicklook, description="draw the PNG quicklook")
 
@@ -55,4 +60,4 @@ class PredictConfig(Section):
         """The library's window options."""
         return PredictOptions(window=self.window, overlap=self.overlap, precision=self.precision,
                               checkpoint_every=self.checkpoint_every, force=self.force, quicklook=self.quicklook,
-                              patch_stride=self.patch_stride)
+                              patch_stride=self.patch_stride, prior_correction=self.prior_correction)

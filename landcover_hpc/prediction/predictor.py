@@ -4,7 +4,9 @@
 :func:`.produce.produce_maps`, which owns the windows, reading, MPI sharing, resume and the map files. The
 classifier normalises a window with the percentiles stored in the model (in the driver's reader thread,
 into one of two reused input buffers) and runs the model's compiled forward pass on it; the class of a pixel
-is the most probable one, its confidence rint(100 x that probability). A Sentinel-1 model (``spec.n_s1_dates``
+is the most probable one, its confidence rint(100 x that probability); with ``prior_correction`` the
+probabilities are first moved from the class mix of the training patches to the reference's
+(:func:`model_prior_weights`, sampling/prior.py). A Sentinel-1 model (``spec.n_s1_dates``
 > 0) gets the window of the tile's Sentinel-1 stack too, read by the driver after the Sentinel-2 channels,
 normalised with the model's Sentinel-1 percentiles and appended after the Sentinel-2 channels (as the sampler
 does in training); the tile's Sentinel-1 dates must be the model's. A patch classifier
@@ -25,7 +27,7 @@ from ..models.names import PATCH_MODELS
 from ..sampling.transforms import model_input
 from .produce import maps_from_probabilities, produce_maps, read_padded
 
-__all__ = ["PredictOptions", "KerasClassifier", "predict_tile", "read_padded"]
+__all__ = ["PredictOptions", "KerasClassifier", "model_prior_weights", "predict_tile", "read_padded"]
 
 
 @dataclass(frozen=True)
@@ -39,6 +41,8 @@ class PredictOptions:
     quicklook: bool = True
     patch_stride: int = 8  # patch classifiers (models.names.PATCH_MODELS): px between patch centres, the side of
                            # the block given each patch's class (prediction/patches.py); unused by dense models
+    prior_correction: bool = False  # posteriors moved from the training patches' class mix to the reference's
+                                    # (sampling/prior.py), with the priors the model file stores
 
 
 class KerasClassifier:
@@ -47,16 +51,20 @@ class KerasClassifier:
     Args:
         model, meta: from ``landcover_hpc.models.load_model``.
         precision: the precision asked for (part of the map signature), None: as the model was saved.
+        prior_weights: (K,) weights of the probabilities before the most probable class is taken
+            (:func:`model_prior_weights`), None: the model's probabilities as they are.
     """
 
     progress_label = "predict"
 
-    def __init__(self, model, meta, precision: str | None = None) -> None:
+    def __init__(self, model, meta, precision: str | None = None, prior_weights: np.ndarray | None = None) -> None:
         from ..models import forward_function
 
         self.model, self.meta = model, meta
         self.architecture = self.title = meta.spec.architecture if meta.spec else ""
-        self.settings = {"precision": precision}
+        # a map made without prior correction keeps the signature it had before the option existed
+        self.settings = {"precision": precision, **({"prior_correction": True} if prior_weights is not None else {})}
+        self._prior_weights = prior_weights
         self.tags = {"precision": precision or (meta.spec.precision if meta.spec else "float32")}
         self.nomenclature = meta.nomenclature
         self.sentinel1 = bool(meta.spec and meta.spec.n_s1_dates)  # the driver reads the S1 window too
@@ -79,7 +87,34 @@ class KerasClassifier:
     def classify(self, prepared: tuple[np.ndarray, np.ndarray]) -> tuple[np.ndarray, np.ndarray]:
         x, valid = prepared
         probs = self._forward(x[None]).numpy()[0]
-        return maps_from_probabilities(probs, valid, self.meta.class_codes)
+        return maps_from_probabilities(self.posteriors(probs), valid, self.meta.class_codes)
+
+    def posteriors(self, probs: np.ndarray) -> np.ndarray:
+        """(..., K) probabilities as mapped: the model's, or with prior weights w the renormalised ``probs * w``
+        (Bayes' rule for the reference's class mix, sampling/prior.py)."""
+        if self._prior_weights is None:
+            return probs
+        weighted = probs * self._prior_weights
+        return weighted / np.maximum(weighted.sum(axis=-1, keepdims=True), np.finfo(np.float32).tiny)
+
+
+def model_prior_weights(meta, model_path: str | Path) -> np.ndarray:
+    """(K,) :func:`.sampling.prior.prior_weights` of the class priors a model file stores (``meta.extra``).
+
+    Raises:
+        InputFormatError: a model file without them, or a patch classifier (whose training mix is of whole
+            patches' classes, not of pixels).
+    """
+    from ..sampling.prior import prior_weights
+
+    if meta.spec is not None and meta.spec.architecture in PATCH_MODELS:
+        raise InputFormatError(f"{model_path}: --prior-correction is for dense models; the patch classifier "
+                               f"{meta.spec.architecture} learnt the classes of whole patches: predict without it")
+    priors = meta.extra.get("class_priors")
+    if not priors:
+        raise InputFormatError(f"{model_path}: stores no class priors (trained before landcover-train recorded "
+                               "them): retrain it, or predict without --prior-correction")
+    return prior_weights(priors["training_patches"], priors["reference"], str(model_path))
 
 
 def _check_compatible(store: TileStore, meta, model_path: Path) -> None:
@@ -122,13 +157,14 @@ def predict_tile(store_path: str | Path, model_path: str | Path, out_dir: str | 
     try:
         model, meta = loaded if loaded is not None else load_model(model_path, precision=options.precision)
         _check_compatible(store, meta, model_path)
+        weights = model_prior_weights(meta, model_path) if options.prior_correction else None
         if meta.spec is not None and meta.spec.architecture in PATCH_MODELS:
             from .patches import PatchClassifier, patch_options
 
             classifier = PatchClassifier(model, meta, options.precision, options.patch_stride)
             options = patch_options(options, classifier.patch_size)
         else:
-            classifier = KerasClassifier(model, meta, options.precision)
+            classifier = KerasClassifier(model, meta, options.precision, weights)
         return produce_maps(store, classifier, model_path, out_dir, options, comm)
     finally:
         store.close()

@@ -29,6 +29,7 @@ from ..parallel import raise_together
 from . import exchange
 from .plan import (BALANCES, PLAN_FIELDS, BatchPlan, assign_tiles, available_classes, covering_windows, draw_batch_plan,
                    plan_from_array, receive_order, send_order)
+from .prior import patch_label_prior
 from .tiles import DEFAULT_MEMORY_FRACTION, TilePatches, available_memory, choose_in_memory
 from .transforms import INDEX_NAMES, augment, draw_augmentations, model_input
 
@@ -111,6 +112,7 @@ class PatchSampler:
             ``sentinel1``) of a yielded x.
         s1_dates: the T1 Sentinel-1 dates (``sentinel1``; else empty); s1_percentiles: (2, T1*2) float32
             their normalisation percentiles ((2, 0) without Sentinel-1).
+        label_prior: (K,) float64 expected label mix of a training patch (``prior.patch_label_prior``).
         batch_index: the next training batch ``next()`` draws (the sampler's whole state).
         timings: seconds spent in the last batch: plan, extract, exchange, transform.
     """
@@ -143,6 +145,7 @@ class PatchSampler:
         self.s1_dates = tuple(meta["s1_dates"])
         self.s1_percentiles = np.asarray(meta["s1_percentiles"], dtype=np.float32).reshape(2, -1)
         self.n_s1_channels = self.s1_percentiles.shape[1]
+        self.label_prior = np.asarray(meta["label_prior"])
         self._n_raw_channels = self.n_dates * len(self.bands) + self.n_s1_channels  # of a stored patch, int16
         self.n_channels = (self.n_dates * (len(self.bands) + (len(INDEX_NAMES) if options.indices else 0))
                            + self.n_s1_channels)
@@ -187,13 +190,15 @@ class PatchSampler:
             percentiles = np.asarray(percentiles, dtype=np.float32)
             if percentiles.shape != (2, first.n_channels):
                 raise ConfigError(f"percentiles of shape {percentiles.shape}: expected (2, {first.n_channels})")
+            label_prior = patch_label_prior((s.read_labels("train") for s in stores), self._positions["train"],
+                                            first.patch_size, len(first.class_codes), self.options.balance)
             s1_dates, s1_percentiles = (), np.zeros((2, 0), np.float32)
             if self.options.sentinel1:
                 s1_dates, s1_percentiles = first.s1_dates, self._training_tiles_percentiles(stores, sentinel1=True)
             return {"patch_size": first.patch_size, "n_dates": first.n_dates, "bands": list(first.bands),
                     "class_codes": list(first.class_codes), "percentiles": percentiles.tolist(),
                     "n_pixels": [s.height * s.width for s in stores], "s1_dates": list(s1_dates),
-                    "s1_percentiles": s1_percentiles.tolist()}
+                    "s1_percentiles": s1_percentiles.tolist(), "label_prior": label_prior.tolist()}
         finally:
             for s in stores:
                 s.close()

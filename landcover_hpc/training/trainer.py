@@ -137,6 +137,7 @@ def _train(config: Config, resume: bool) -> dict:
     from ..models.dates import date_options
     from ..models.names import PATCH_MODELS, S1_MODELS
     from ..sampling import PatchSampler, SamplerOptions
+    from ..sampling.prior import reference_prior
     from ..sampling.transforms import INDEX_NAMES
 
     run_dir = Path(config.output.run_dir)
@@ -214,7 +215,10 @@ def _train(config: Config, resume: bool) -> dict:
                              nomenclature=dataset["nomenclature"], dates=dataset["dates"],
                              s1_dates=sampler.s1_dates, s1_percentiles=sampler.s1_percentiles,
                              spectral_indices=INDEX_NAMES if config.data.indices else (),
-                             extra={"config": config.to_dict()})
+                             extra={"config": config.to_dict(),
+                                    # for landcover-predict --prior-correction (sampling/prior.py)
+                                    "class_priors": {"training_patches": sampler.label_prior.tolist(),
+                                                     "reference": reference_prior(train_pixels).tolist()}})
     history, steps_log, writer = _open_logs(run_dir, config, start_epoch, start_step) if rank == 0 else ([], [], None)
     say(f"training {config.model.name} ({model.count_params()} parameters) on {len(sampler.tile_ids)} tiles, "
         f"{size} rank(s) x {tcfg.batch_size} patches of {sampler.patch_size} px, {threads} thread(s) per rank, "

@@ -6,7 +6,7 @@ import rasterio
 
 from landcover_hpc.cli import predict as predict_cli
 from landcover_hpc.data import TileStore
-from landcover_hpc.models import load_model
+from landcover_hpc.models import load_model, save_model
 from landcover_hpc.prediction import PredictOptions, plan_windows, predict_tile
 from landcover_hpc.prediction.predictor import read_padded
 from landcover_hpc.prediction.windows import padded_length
@@ -15,8 +15,9 @@ from landcover_hpc.sampling.transforms import normalise
 TILE = "T31UDQ"
 
 
-def _whole_image_pass(store_dir, model_path):
-    """Reference: the model on the whole tile at once (edge-padded to a multiple of 4)."""
+def _whole_image_pass(store_dir, model_path, weights=1.0):
+    """Reference: the model on the whole tile at once (edge-padded to a multiple of 4), its probabilities
+    times ``weights`` (K,) before the argmax."""
     model, meta = load_model(model_path)
     with TileStore(store_dir / f"{TILE}.h5") as store:
         raw = store.read_window(0, 0, store.height, store.width)
@@ -24,7 +25,7 @@ def _whole_image_pass(store_dir, model_path):
         h, w = padded_length(store.height), padded_length(store.width)
     raw = np.pad(raw, ((0, h - raw.shape[0]), (0, w - raw.shape[1]), (0, 0)), mode="edge")
     probs = model.predict_on_batch(normalise(raw, meta.percentiles)[None])[0][:valid.shape[0], :valid.shape[1]]
-    codes = np.array([0] + list(meta.class_codes), np.uint8)[np.argmax(probs, -1) + 1]
+    codes = np.array([0] + list(meta.class_codes), np.uint8)[np.argmax(probs * weights, -1) + 1]
     return np.where(valid, codes, 0)
 
 
@@ -163,3 +164,37 @@ def test_model_and_store_from_a_training_config(tmp_path, store_dir, trained_mod
     assert (tmp_path / "maps" / f"{TILE}_classes.tif").is_file()
     assert predict_cli.main(["--tile", TILE, "--out", str(tmp_path / "m2")]) == 2
     assert "give --store and --model, or --training-config" in capsys.readouterr().err
+
+
+def test_prior_correction_maps_the_most_probable_class_at_the_references_mix(tmp_path, store_dir, trained_model):
+    """Weights of a model file's class priors (sampling/prior.py) applied before the argmax: a class the
+    reference holds 20x more often than the training patches takes the pixels where it is a close second."""
+    import dataclasses
+
+    model, meta = load_model(trained_model)
+    k = len(meta.class_codes)
+    train_mix, reference = np.full(k, 1 / k), np.full(k, 1 / k)
+    favoured = 1  # class index 2 (its code is meta.class_codes[1])
+    reference[favoured] *= 20
+    corrected_model = tmp_path / "with_priors.h5"
+    save_model(corrected_model, model, dataclasses.replace(meta, extra={
+        "class_priors": {"training_patches": train_mix.tolist(), "reference": (reference / reference.sum()).tolist()}}))
+    opts = PredictOptions(window=64, overlap=8)
+    plain = _read(predict_tile(store_dir / f"{TILE}.h5", corrected_model, tmp_path, opts)["classes"])
+    summary = predict_tile(store_dir / f"{TILE}.h5", corrected_model, tmp_path,
+                           dataclasses.replace(opts, prior_correction=True))
+    assert not summary["skipped"]  # another map than the uncorrected one in the same folder
+    corrected = _read(summary["classes"])
+    expected = _whole_image_pass(store_dir, corrected_model, weights=reference / train_mix)
+    assert (corrected == expected).mean() >= 0.999
+    code = meta.class_codes[favoured]
+    assert (corrected == code).sum() > (plain == code).sum()
+    assert np.all((corrected == code) | (corrected == plain))  # pixels only move to the favoured class
+
+
+def test_prior_correction_needs_a_model_that_stores_the_priors(store_dir, trained_model, capsys):
+    assert predict_cli.main(["--store", str(store_dir), "--model", str(trained_model), "--tile", TILE,
+                             "--prior-correction"]) == 2
+    err = capsys.readouterr().err.strip()
+    assert len(err.splitlines()) == 1
+    assert f"{trained_model}: stores no class priors" in err and "retrain it" in err

@@ -139,6 +139,26 @@ def test_all_pixels_validation_scores_every_validation_pixel_once(tmp_path, trai
     assert want["n_pixels"] > 500 and want["kappa"] > 0.1  # a model that tells classes apart
     assert abs(float(row["val_overall_accuracy"]) - want["overall_accuracy"]) < 1e-4
     assert abs(float(row["val_kappa"]) - want["kappa"]) < 1e-4
+    _assert_model_stores_the_class_priors(meta, train_store)
+
+
+def _assert_model_stores_the_class_priors(meta, store_dir):
+    """What landcover-predict --prior-correction needs: the training patches' expected label mix (the
+    sampler's, over every tile's positions) and the training objects' mix, both over the whole dataset."""
+    from landcover_hpc.data import open_stores
+    from landcover_hpc.sampling.prior import patch_label_prior
+
+    stores = open_stores(store_dir)
+    codes = stores[0].class_codes
+    positions = [{k: p for k, c in enumerate(codes, 1) if len(p := s.positions("train", c))} for s in stores]
+    mix = patch_label_prior([s.read_labels("train") for s in stores], positions, stores[0].patch_size, len(codes))
+    counts = np.sum([s.class_counts("train") for s in stores], axis=0)
+    for s in stores:
+        s.close()
+    priors = meta.extra["class_priors"]
+    np.testing.assert_allclose(priors["training_patches"], mix, rtol=1e-9)
+    np.testing.assert_allclose(priors["reference"], counts / counts.sum(), rtol=1e-9)
+    assert not np.allclose(mix, counts / counts.sum(), atol=0.01)  # the balanced draw is another mix
 
 
 @pytest.mark.slow
