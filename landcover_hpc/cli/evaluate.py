@@ -17,7 +17,8 @@ def build_parser() -> argparse.ArgumentParser:
     return config_parser(PROG, (
         "Evaluate a class map (<TILE>_classes.tif) on the test-polygon pixels of its tile: confusion matrix, "
         "overall accuracy, Cohen's kappa, per-class precision/recall/F-score -> <TILE>_eval.json, "
-        "<TILE>_eval_classes.csv, <TILE>_confusion.csv, <TILE>_confusion.png. Give --map with --tile, or --maps."),
+        "<TILE>_eval_classes.csv, <TILE>_confusion.csv, <TILE>_confusion.png. Give --map with --tile, or --maps; "
+        "--split val scores the validation polygons instead."),
         EvaluateConfig)
 
 
@@ -29,8 +30,8 @@ def _evaluate(config: EvaluateConfig, _args: argparse.Namespace) -> int:
     from ..evaluation import evaluate_map
 
     for tile, map_path in _maps(config):
-        r = evaluate_map(map_path, config.store, tile, config.out, config.method)
-        print(f"{r['tile']} {r['method']}: {r['n_pixels']} test pixels, OA {r['overall_accuracy']:.4f}, "
+        r = evaluate_map(map_path, config.store, tile, config.out, config.method, split=config.split)
+        print(f"{r['tile']} {r['method']}: {r['n_pixels']} {config.split} pixels, OA {r['overall_accuracy']:.4f}, "
               f"kappa {r['kappa']:.4f}, mean F {r['macro_f_score']:.4f} -> {r['paths']['json']}")
     return 0
 

@@ -1,6 +1,9 @@
-"""``landcover-evaluate``: scores of class maps on their tiles' test polygons (configs/evaluate.yaml)."""
+"""``landcover-evaluate``: scores of class maps on their tiles' test polygons, or on the validation ones
+(configs/evaluate.yaml)."""
 
 from __future__ import annotations
+
+from typing import Literal
 
 from pydantic import Field, model_validator
 
@@ -16,6 +19,8 @@ class EvaluateConfig(Section):
     store: str = Field(description="prepared store folder holding <TILE>.h5")
     out: str | None = Field(None, description="output folder (default: the map's folder)")
     method: str | None = Field(None, description="method name in the outputs (default: from the map's tags)")
+    split: Literal["test", "val"] = Field("test", description="the objects scored: test (the comparison), or val "
+                                                             "(choices made before the test: never the test ones)")
 
     @model_validator(mode="after")
     def _one_map_source(self) -> "EvaluateConfig":

@@ -53,8 +53,9 @@ def _read_map_on_grid(map_path: Path, store: TileStore) -> tuple[np.ndarray, dic
 
 
 def evaluate_map(map_path: str | Path, store_dir: str | Path, tile: str, out_dir: str | Path | None = None,
-                 method: str | None = None, write: bool = True) -> dict:
-    """Confusion matrix and scores of ``map_path`` (class codes) on the test pixels of ``tile``.
+                 method: str | None = None, write: bool = True, split: str = "test") -> dict:
+    """Confusion matrix and scores of ``map_path`` (class codes) on the test pixels of ``tile`` (``split``
+    ``"val"``: on its validation pixels, to choose a setting without touching the test objects).
 
     Returns:
         The evaluation dict written as ``<TILE>_eval.json``: format, tile, method, map, n_pixels,
@@ -66,7 +67,7 @@ def evaluate_map(map_path: str | Path, store_dir: str | Path, tile: str, out_dir
     require_tiles(store_dir, [tile])
     with TileStore(store_path(store_dir, tile)) as store:
         codes, tags = _read_map_on_grid(map_path, store)
-        reference = store.read_labels("test")
+        reference = store.read_labels(split)
         nomenclature = store.nomenclature
     lut = nomenclature.code_to_index_lut()
     predicted = lut[codes]
@@ -78,7 +79,7 @@ def evaluate_map(map_path: str | Path, store_dir: str | Path, tile: str, out_dir
                for k, c in enumerate(nomenclature.classes)]
     result = {"format": EVAL_FORMAT, "software_version": __version__, "tile": tile,
               "method": method or tags.get("method") or tags.get("architecture") or map_path.stem,
-              "map": str(map_path), "store": str(store_dir), "n_pixels": scores["n_pixels"],
+              "map": str(map_path), "store": str(store_dir), "split": split, "n_pixels": scores["n_pixels"],
               "unclassified_pixels": int(np.count_nonzero(test & (predicted == 0))),
               "overall_accuracy": scores["overall_accuracy"], "kappa": scores["kappa"],
               "macro_f_score": scores["macro_f_score"], "classes": classes,
@@ -109,11 +110,13 @@ def write_evaluation(result: dict, out_dir: str | Path, nomenclature: Nomenclatu
     write_text_atomic(paths["confusion_csv"], buf.getvalue())
     plot_confusion(np.array(result["confusion"]["matrix"]), names, paths["confusion_png"],
                    title=f"{result['tile']} {result['method']}: OA {result['overall_accuracy']:.3f}, "
-                         f"kappa {result['kappa']:.3f}")
+                         f"kappa {result['kappa']:.3f}",
+                   reference="validation polygons" if result.get("split") == "val" else "test polygons")
     return paths
 
 
-def plot_confusion(cm: np.ndarray, names: list[str], out_png: str | Path, title: str = "") -> Path:
+def plot_confusion(cm: np.ndarray, names: list[str], out_png: str | Path, title: str = "",
+                   reference: str = "test polygons") -> Path:
     """PNG of the row-normalised confusion matrix, restricted to classes in the reference or the map."""
     import matplotlib
 
@@ -131,7 +134,7 @@ def plot_confusion(cm: np.ndarray, names: list[str], out_png: str | Path, title:
     ax.set_xticks(range(len(keep)), labels, rotation=90, fontsize=8)
     ax.set_yticks(range(len(keep)), labels, fontsize=8)
     ax.set_xlabel("map")
-    ax.set_ylabel("reference (test polygons)")
+    ax.set_ylabel(f"reference ({reference})")
     for i in range(len(keep)):
         for j in range(len(keep)):
             if norm[i, j] >= 0.005:
