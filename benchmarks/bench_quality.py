@@ -12,7 +12,8 @@ console scripts only (the same chain as a user's):
    positions where a class covers >= 5 % of the patch (at 10 % the built-up class, 92 training pixels, has
    no position);
 4. per seed: ``landcover-train`` (FG-UNET, config below, ``training.seed``) then ``landcover-predict`` with
-   ``best_model.h5`` (the epoch of best kappa on the validation parcels, never the test ones), and
+   ``best_model.h5`` (the epoch of best kappa on the validation parcels, never the test ones), as it is and
+   with ``--prior-correction`` (the same model mapped at the reference's class mix: sampling/prior.py), and
    ``landcover-rf train --seed`` / ``predict``; ``landcover-evaluate`` scores every map on the test
    polygons only.
 
@@ -42,7 +43,7 @@ REPO = Path(__file__).resolve().parents[1]
 DATA = Path("/work/shared/data/worldcereal")
 PATCHES = ("00002806639B424A", "0000280849BAC91C")
 NOMENCLATURE = REPO / "configs" / "worldcereal_nomenclature.yaml"
-METHODS = ("FG-UNET", "RF")
+METHODS = ("FG-UNET", "FG-UNET prior-corrected", "RF")
 
 # FG-UNET on one 64 px tile: demo.yaml's model with the paper's lr and batch; single process (no warm-up)
 FGUNET_CONFIG = {
@@ -88,9 +89,10 @@ def prepare_patch(patch_dir: Path, work: Path, log: Path) -> Path:
     return store
 
 
-def fgunet_run(store: Path, patch: str, seed: int, work: Path, log: Path, base_config: dict) -> Path:
-    """Train (``base_config`` + store, seed, run dir), map and evaluate FG-UNET; returns the evaluation JSON."""
-    run_dir, maps, evals = (work / kind / patch / f"fgunet_s{seed}" for kind in ("runs", "maps", "eval"))
+def fgunet_run(store: Path, patch: str, seed: int, work: Path, log: Path, base_config: dict) -> dict[str, Path]:
+    """Train (``base_config`` + store, seed, run dir) FG-UNET, map and evaluate it without and with prior
+    correction; returns the evaluation JSON of each method."""
+    run_dir = work / "runs" / patch / f"fgunet_s{seed}"
     config = copy.deepcopy(base_config)
     config["data"]["store"] = str(store)
     config["training"]["seed"] = seed
@@ -99,15 +101,20 @@ def fgunet_run(store: Path, patch: str, seed: int, work: Path, log: Path, base_c
     config_path.parent.mkdir(parents=True, exist_ok=True)
     config_path.write_text(yaml.safe_dump(config, sort_keys=False))
     run(["landcover_hpc.cli.train", "--config", str(config_path)], log)
-    run(["landcover_hpc.cli.predict", "--tile", patch, "--store", str(store), "--model",
-         str(run_dir / "best_model.h5"), "--out", str(maps), "--no-quicklook", "--force"], log)
-    run(["landcover_hpc.cli.evaluate", "--map", str(maps / f"{patch}_classes.tif"), "--tile", patch,
-         "--store", str(store), "--out", str(evals), "--method", "FG-UNET"], log)
-    return evals / f"{patch}_eval.json"
+    results = {}
+    for method, variant, flag in (("FG-UNET", "", "--no-prior-correction"),
+                                  ("FG-UNET prior-corrected", "_prior", "--prior-correction")):
+        maps, evals = (work / kind / patch / f"fgunet{variant}_s{seed}" for kind in ("maps", "eval"))
+        run(["landcover_hpc.cli.predict", "--tile", patch, "--store", str(store), "--model",
+             str(run_dir / "best_model.h5"), "--out", str(maps), "--no-quicklook", "--force", flag], log)
+        run(["landcover_hpc.cli.evaluate", "--map", str(maps / f"{patch}_classes.tif"), "--tile", patch,
+             "--store", str(store), "--out", str(evals), "--method", method], log)
+        results[method] = evals / f"{patch}_eval.json"
+    return results
 
 
-def rf_run(store: Path, patch: str, seed: int, work: Path, log: Path) -> Path:
-    """Train, map and evaluate the Random Forest with one seed; returns the evaluation JSON."""
+def rf_run(store: Path, patch: str, seed: int, work: Path, log: Path) -> dict[str, Path]:
+    """Train, map and evaluate the Random Forest with one seed; returns its evaluation JSON."""
     model, maps, evals = (work / kind / patch / f"rf_s{seed}" for kind in ("runs", "maps", "eval"))
     run(["landcover_hpc.cli.rf", "train", "--store", str(store), "--out", str(model / "rf.h5"),
          "--seed", str(seed), "--jobs", "2"], log)
@@ -115,7 +122,7 @@ def rf_run(store: Path, patch: str, seed: int, work: Path, log: Path) -> Path:
          "--out", str(maps), "--jobs", "2", "--no-quicklook", "--force"], log)
     run(["landcover_hpc.cli.evaluate", "--map", str(maps / f"{patch}_classes.tif"), "--tile", patch,
          "--store", str(store), "--out", str(evals), "--method", "RF"], log)
-    return evals / f"{patch}_eval.json"
+    return {"RF": evals / f"{patch}_eval.json"}
 
 
 def _mean_sd(values: list[float]) -> tuple[float, float]:
@@ -203,14 +210,15 @@ def main(argv: list[str] | None = None) -> int:
         t0 = time.perf_counter()
         store = prepare_patch(args.data / patch, args.out, log)
         seconds[f"{patch} data"] = time.perf_counter() - t0
-        for method, one_run in (("FG-UNET", lambda *a: fgunet_run(*a, config)), ("RF", rf_run)):
+        for name, one_run in (("FG-UNET", lambda *a: fgunet_run(*a, config)), ("RF", rf_run)):
             t0 = time.perf_counter()
             for seed in seeds:
-                result = json.loads(one_run(store, patch, seed, args.out, log).read_text())
-                evaluations.setdefault((patch, method), []).append(result)
-                print(f"{patch} {method} seed {seed}: kappa {result['kappa']:.3f}, OA "
-                      f"{result['overall_accuracy']:.3f}", flush=True)
-            seconds[f"{patch} {method}"] = time.perf_counter() - t0
+                for method, path in one_run(store, patch, seed, args.out, log).items():
+                    result = json.loads(path.read_text())
+                    evaluations.setdefault((patch, method), []).append(result)
+                    print(f"{patch} {method} seed {seed}: kappa {result['kappa']:.3f}, OA "
+                          f"{result['overall_accuracy']:.3f}", flush=True)
+            seconds[f"{patch} {name}"] = time.perf_counter() - t0
     total = time.perf_counter() - t_start
 
     rows = summarise(evaluations)
