@@ -102,14 +102,10 @@ def model_prior_weights(meta, model_path: str | Path) -> np.ndarray:
     """(K,) :func:`.sampling.prior.prior_weights` of the class priors a model file stores (``meta.extra``).
 
     Raises:
-        InputFormatError: a model file without them, or a patch classifier (whose training mix is of whole
-            patches' classes, not of pixels).
+        InputFormatError: a model file without them.
     """
     from ..sampling.prior import prior_weights
 
-    if meta.spec is not None and meta.spec.architecture in PATCH_MODELS:
-        raise InputFormatError(f"{model_path}: --prior-correction is for dense models; the patch classifier "
-                               f"{meta.spec.architecture} learnt the classes of whole patches: predict without it")
     priors = meta.extra.get("class_priors")
     if not priors:
         raise InputFormatError(f"{model_path}: stores no class priors (trained before landcover-train recorded "
@@ -157,14 +153,18 @@ def predict_tile(store_path: str | Path, model_path: str | Path, out_dir: str | 
     try:
         model, meta = loaded if loaded is not None else load_model(model_path, precision=options.precision)
         _check_compatible(store, meta, model_path)
-        weights = model_prior_weights(meta, model_path) if options.prior_correction else None
         if meta.spec is not None and meta.spec.architecture in PATCH_MODELS:
             from .patches import PatchClassifier, patch_options
 
+            if options.prior_correction:  # its training mix is of whole patches' classes, not of pixels
+                raise InputFormatError(f"{model_path}: --prior-correction is for dense models; the patch classifier "
+                                       f"{meta.spec.architecture} learnt the classes of whole patches: predict "
+                                       "without it")
             classifier = PatchClassifier(model, meta, options.precision, options.patch_stride)
             options = patch_options(options, classifier.patch_size)
         else:
-            classifier = KerasClassifier(model, meta, options.precision, weights)
+            classifier = KerasClassifier(model, meta, options.precision,
+                                         model_prior_weights(meta, model_path) if options.prior_correction else None)
         return produce_maps(store, classifier, model_path, out_dir, options, comm)
     finally:
         store.close()
