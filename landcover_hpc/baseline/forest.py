@@ -64,6 +64,7 @@ from ..artefact import damaged_error, open_artefact, seal, write_header
 from ..errors import ConfigError, InputFormatError
 from ..io import atomic_path, parse_json
 from ..parallel import available_cores
+from ..sampling.prior import prior_weights, reweigh
 
 __all__ = ["ForestParams", "ForestModel", "fit_forest", "save_forest", "load_forest", "check_decision",
            "DECISIONS", "RF_FORMAT", "RF_FORMAT_VERSION", "MAX_TREES", "MAX_NODES", "MAX_TREE_DEPTH"]
@@ -237,16 +238,40 @@ class ForestModel:
             return self.predict_proba(x, n_jobs)
         return self.votes(x, n_jobs) / float(self.n_trees)
 
-    def predict_with_confidence(self, x: np.ndarray, decision: str | None = None, n_jobs: int = -1
-                                ) -> tuple[np.ndarray, np.ndarray]:
+    def predict_with_confidence(self, x: np.ndarray, decision: str | None = None, n_jobs: int = -1,
+                                prior_weights: np.ndarray | None = None) -> tuple[np.ndarray, np.ndarray]:
         """(n,) uint8 class codes and (n,) float64 confidence in [0, 1] (the winner's score) of ``x`` (n, F).
 
         The winner is the first column with the highest score: on a tie, the smallest class code (OpenCV).
+        ``prior_weights`` (K,), in the order of ``class_codes``: the scores are first weighed and renormalised
+        (``sampling.prior.reweigh``; :meth:`prior_weights`).
         """
         scores = self.class_scores(x, decision, n_jobs)
+        if prior_weights is not None:
+            scores = reweigh(scores, np.asarray(prior_weights, np.float64))
         best = np.argmax(scores, axis=1)
         codes = np.asarray(self.class_codes, dtype=np.uint8)[best]
         return codes, scores[np.arange(len(best)), best]
+
+    def prior_weights(self, path: str | Path) -> np.ndarray:
+        """(K,) weights that move the scores from the training sample's class mix (the per-class cap of
+        ``samples.sample_training_pixels`` keeps the rare classes whole and cuts the common ones) to the training
+        objects' (``sampling.prior.prior_weights``), in the order of ``class_codes``.
+
+        Raises:
+            InputFormatError: a model file written before the training objects' mix was stored.
+        """
+        counts = [self.metadata.get(key) for key in ("pixels_per_class", "reference_pixels_per_class")]
+        if not all(isinstance(c, dict) for c in counts):
+            raise InputFormatError(f"{path}: stores no class mix of its training objects (trained before "
+                                   "landcover-rf train recorded it): retrain it, or predict without --prior-correction")
+        try:
+            sample, reference = (np.array([float(c.get(str(code), 0)) for code in self.class_codes]) for c in counts)
+        except (TypeError, ValueError):
+            raise _corrupt(Path(path), "pixels per class that are not numbers") from None
+        if sample.sum() <= 0 or reference.sum() <= 0 or (sample < 0).any() or (reference < 0).any():
+            raise _corrupt(Path(path), "pixels per class not positive")
+        return prior_weights(sample / sample.sum(), reference / reference.sum(), str(path))
 
     def predict(self, x: np.ndarray, n_jobs: int = -1, decision: str | None = None) -> np.ndarray:
         """(n,) class codes (uint8) chosen by the decision rule (default: the model's)."""

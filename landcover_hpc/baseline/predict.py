@@ -41,6 +41,8 @@ class RFPredictOptions:
     force: bool = False
     quicklook: bool = True
     decision: str | None = None  # "vote" or "proba"; None = the model's default
+    prior_correction: bool = False  # scores moved from the training sample's class mix to the training objects'
+                                    # (ForestModel.prior_weights), before the winner is taken
 
     def __post_init__(self) -> None:
         if self.decision is not None:
@@ -57,15 +59,16 @@ class RFPredictOptions:
 
 
 def classify_window(model: ForestModel, stack: np.ndarray, valid: np.ndarray, n_jobs: int = -1,
-                    decision: str | None = None) -> tuple[np.ndarray, np.ndarray]:
+                    decision: str | None = None, prior_weights: np.ndarray | None = None
+                    ) -> tuple[np.ndarray, np.ndarray]:
     """Classify a window: (h, w) uint8 class codes (0 = nodata) and (h, w) uint8 confidence in percent
     (255 = nodata) of ``stack`` (h, w, T*C) int16 and ``valid`` (h, w) bool, by ``decision`` (default: the
-    model's)."""
+    model's), its scores weighed by ``prior_weights`` if given."""
     h, w = valid.shape
     classes = np.zeros((h, w), dtype=np.uint8)
     confidence = np.full((h, w), CONFIDENCE_NODATA, dtype=np.uint8)
     if valid.any():
-        codes, score = model.predict_with_confidence(stack[valid], decision, n_jobs)
+        codes, score = model.predict_with_confidence(stack[valid], decision, n_jobs, prior_weights)
         classes[valid] = codes
         confidence[valid] = np.rint(score * 100).astype(np.uint8)
     return classes, confidence
@@ -84,16 +87,20 @@ def _check_compatible(store: TileStore, model: ForestModel, model_path: Path) ->
 
 class ForestClassifier:
     """A Random Forest as a :class:`landcover_hpc.prediction.produce.WindowClassifier`: ``decision`` rule
-    (None: the model's), class map regularised by a majority vote of ``radius`` (0: none)."""
+    (None: the model's), scores prior-corrected if asked (``model_path`` names the file in the error of a model
+    without the class mixes), class map regularised by a majority vote of ``radius`` (0: none)."""
 
     architecture = "random_forest"
     title = "RF"
     progress_label = "rf predict"
 
-    def __init__(self, model: ForestModel, options: RFPredictOptions) -> None:
+    def __init__(self, model: ForestModel, options: RFPredictOptions, model_path: str | Path = "") -> None:
         self.model, self.n_jobs, self.radius = model, options.n_jobs, options.radius
         self.decision = model.decision if options.decision is None else options.decision
-        self.settings = {"radius": options.radius, "decision": self.decision}
+        self.prior_weights = model.prior_weights(model_path) if options.prior_correction else None
+        # a map made without prior correction keeps the signature it had before the option existed
+        self.settings = {"radius": options.radius, "decision": self.decision,
+                         **({"prior_correction": True} if options.prior_correction else {})}
         self.tags = {"method": "RF", "regularization_radius": options.radius,
                      "rf_params": json.dumps(model.metadata.get("params", {})), "rf_decision": self.decision}
         self.nomenclature = model.metadata.get("nomenclature")
@@ -103,7 +110,7 @@ class ForestClassifier:
 
     def classify(self, prepared: tuple[np.ndarray, np.ndarray]) -> tuple[np.ndarray, np.ndarray]:
         # pixels past the tile (edge padding) are invalid: nodata, which does not vote, as beyond the map
-        classes, confidence = classify_window(self.model, *prepared, self.n_jobs, self.decision)
+        classes, confidence = classify_window(self.model, *prepared, self.n_jobs, self.decision, self.prior_weights)
         if self.radius:
             classes = majority_vote(classes, self.radius)
         return classes, confidence
@@ -124,7 +131,7 @@ def predict_tile_rf(model: ForestModel, model_path: str | Path, store_path: str 
     try:
         _check_compatible(store, model, model_path)
         show_progress = world()[1] == 0 if comm is None else None
-        return produce_maps(store, ForestClassifier(model, options), model_path, out_dir, options, comm,
+        return produce_maps(store, ForestClassifier(model, options, model_path), model_path, out_dir, options, comm,
                             show_progress)
     finally:
         store.close()

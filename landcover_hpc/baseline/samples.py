@@ -23,7 +23,9 @@ __all__ = ["TrainingPixels", "sample_training_pixels", "check_same_layout"]
 @dataclass
 class TrainingPixels:
     """Sampled pixels: ``features`` (n, T*C) int16 reflectance x 1e4, ``codes`` (n,) uint8 class codes,
-    ``tiles`` (n,) int32 index into ``tile_ids``, ``rows``/``cols`` (n,) int32 positions in their tile."""
+    ``tiles`` (n,) int32 index into ``tile_ids``, ``rows``/``cols`` (n,) int32 positions in their tile;
+    ``reference`` the labelled valid training pixels per class code they were drawn from (before the
+    subsample and the cap: the class mix of the training objects, for the prior correction)."""
 
     features: np.ndarray
     codes: np.ndarray
@@ -31,6 +33,7 @@ class TrainingPixels:
     rows: np.ndarray
     cols: np.ndarray
     tile_ids: list[str]
+    reference: dict[int, int]
 
     def counts(self) -> dict[int, int]:
         """Pixels per class code."""
@@ -78,6 +81,8 @@ def sample_training_pixels(stores: Sequence[TileStore], per_class: int = 10_000,
         cand_flat.append(flat.astype(np.int64))
         cand_class.append(labels.ravel()[flat])
     tile_of, flat_of, class_of = (np.concatenate(a) for a in (cand_tile, cand_flat, cand_class))
+    indices, totals = np.unique(class_of, return_counts=True)
+    reference = {int(lut[k]): int(n) for k, n in zip(indices, totals)}
     if subsample < 1.0:
         keep = rng.random(len(flat_of)) < subsample
         tile_of, flat_of, class_of = tile_of[keep], flat_of[keep], class_of[keep]
@@ -104,4 +109,4 @@ def sample_training_pixels(stores: Sequence[TileStore], per_class: int = 10_000,
             r0, c0 = (r[block == b][0] // window) * window, (c[block == b][0] // window) * window
             stack = store.read_window(r0, c0, min(window, store.height - r0), min(window, store.width - c0))
             features[sel] = stack[rows[sel] - r0, cols[sel] - c0]
-    return TrainingPixels(features, lut[class_of], tile_of, rows, cols, [s.tile_id for s in stores])
+    return TrainingPixels(features, lut[class_of], tile_of, rows, cols, [s.tile_id for s in stores], reference)

@@ -43,6 +43,7 @@ def train_rf(store_dir: str | Path, model_path: str | Path, tiles: Sequence[str]
             first = stores[0]
             metadata = {"bands": list(first.bands), "dates": list(first.dates), "tiles": pixels.tile_ids,
                         "pixels_per_class": {str(k): v for k, v in pixels.counts().items()},
+                        "reference_pixels_per_class": {str(k): v for k, v in pixels.reference.items()},
                         "per_class_cap": per_class, "subsample": subsample,
                         "sample_seed": params.seed if sample_seed is None else sample_seed,
                         "nomenclature": first.nomenclature.to_dict(), "features": "T*C reflectance x 1e4, date-major"}

@@ -54,6 +54,10 @@ class RFPredictConfig(Section):
     force: bool = Field(RFPredictOptions.force, description="recompute maps that are up to date")
     decision: Literal[DECISIONS] | None = Field(
         RFPredictOptions.decision, description="decision rule, vote or proba (default: the one stored in the model)")
+    prior_correction: bool = Field(
+        RFPredictOptions.prior_correction, description="weigh each class's score by its share of the training "
+        "objects over its share of the training sample (both stored in the model; the per-class cap evens the "
+        "sample out) before taking the winner: maps at the landscape's class mix")
     window: int = Field(RFPredictOptions.window, ge=4, description="prediction window side, px")
     radius: int = Field(RFPredictOptions.radius, ge=0, description="majority-vote regularisation radius, 0 = none")
     checkpoint_every: int = Field(RFPredictOptions.checkpoint_every, ge=1,
@@ -64,7 +68,7 @@ class RFPredictConfig(Section):
         """The library's map options."""
         return RFPredictOptions(window=self.window, radius=self.radius, n_jobs=self.jobs,
                                 checkpoint_every=self.checkpoint_every, force=self.force, quicklook=self.quicklook,
-                                decision=self.decision)
+                                decision=self.decision, prior_correction=self.prior_correction)
 
 
 class RFConfig(Section):

@@ -24,6 +24,7 @@ import numpy as np
 from ..data.store import TileStore
 from ..errors import InputFormatError, InputNotFoundError
 from ..models.names import PATCH_MODELS
+from ..sampling.prior import prior_weights, reweigh
 from ..sampling.transforms import model_input
 from .produce import maps_from_probabilities, produce_maps, read_padded
 
@@ -92,10 +93,7 @@ class KerasClassifier:
     def posteriors(self, probs: np.ndarray) -> np.ndarray:
         """(..., K) probabilities as mapped: the model's, or with prior weights w the renormalised ``probs * w``
         (Bayes' rule for the reference's class mix, sampling/prior.py)."""
-        if self._prior_weights is None:
-            return probs
-        weighted = probs * self._prior_weights
-        return weighted / np.maximum(weighted.sum(axis=-1, keepdims=True), np.finfo(np.float32).tiny)
+        return probs if self._prior_weights is None else reweigh(probs, self._prior_weights)
 
 
 def model_prior_weights(meta, model_path: str | Path) -> np.ndarray:
@@ -104,8 +102,6 @@ def model_prior_weights(meta, model_path: str | Path) -> np.ndarray:
     Raises:
         InputFormatError: a model file without them.
     """
-    from ..sampling.prior import prior_weights
-
     priors = meta.extra.get("class_priors")
     if not priors:
         raise InputFormatError(f"{model_path}: stores no class priors (trained before landcover-train recorded "

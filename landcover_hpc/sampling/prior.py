@@ -9,7 +9,9 @@ the outputs of a classifier to new a priori probabilities"):
 
 :func:`patch_label_prior` computes ``pi_train`` exactly as the sampler draws (its expectation, not a sample of
 it); training stores both priors in the model file and ``landcover-predict --prior-correction`` applies the
-weights (:func:`prior_weights`). Pure functions of label rasters and positions; no MPI.
+weights (:func:`prior_weights`, :func:`reweigh`). The Random Forest's training sample (a fixed number of pixels
+per class) is off the reference's mix too: ``landcover-rf predict --prior-correction`` applies the same rule to
+its scores, with its sample's mix as ``pi_train``. Pure functions of label rasters and positions; no MPI.
 """
 
 from __future__ import annotations
@@ -22,7 +24,7 @@ from numpy.lib.stride_tricks import sliding_window_view
 from ..errors import InputFormatError
 from .plan import PositionTable, available_classes
 
-__all__ = ["patch_label_prior", "reference_prior", "prior_weights"]
+__all__ = ["patch_label_prior", "reference_prior", "prior_weights", "reweigh"]
 
 MAX_POSITIONS = 4096  # per class and tile: evenly spaced positions beyond this (a full tile has millions)
 _CHUNK = 2048  # positions whose patches are gathered at once (2 MB of uint8 labels at 32 px)
@@ -89,3 +91,11 @@ def prior_weights(train_prior: Sequence[float], reference_prior: Sequence[float]
                                "class each: retrain the model with this version of landcover-train")
     weights = np.where(train > 0, ref / np.where(train > 0, train, 1.0), 1.0)
     return np.where(ref > 0, weights, 0.0).astype(np.float32)
+
+
+def reweigh(scores: np.ndarray, weights: np.ndarray) -> np.ndarray:
+    """(..., K) ``scores * weights`` renormalised to sum 1 over the last axis: posteriors (or vote fractions) moved
+    to the reference's class mix by :func:`prior_weights`; a row whose weighted scores are all 0 stays 0."""
+    weighted = scores * weights
+    total = weighted.sum(axis=-1, keepdims=True)
+    return weighted / np.maximum(total, np.finfo(weighted.dtype).tiny)

@@ -5,6 +5,7 @@ import pytest
 import rasterio
 
 from landcover_hpc.baseline import RFPredictOptions, load_forest, majority_vote, predict_stores_rf
+from landcover_hpc.baseline.forest import save_forest
 from landcover_hpc.baseline.predict import classify_window
 from landcover_hpc.cli.rf import main
 from landcover_hpc.data.store import TileStore
@@ -31,6 +32,16 @@ def test_train_caps_pixels_per_class_and_records_inputs(rf_run, store_dir):
     assert sorted(model.metadata["tiles"]) == ["T30TYN", "T31UDQ"]
     counts = model.metadata["pixels_per_class"]
     assert max(counts.values()) == 300 and set(map(int, counts)) == set(model.class_codes)
+    # the class mix the sample was drawn from: every labelled, valid training pixel of the two tiles
+    reference = {}
+    for tile in ("T31UDQ", "T30TYN"):
+        with TileStore(store_dir / f"{tile}.h5") as store:
+            labels = store.read_labels("train")[store.read_valid(0, 0, store.height, store.width)]
+            codes = np.array([0, *store.class_codes])[labels[labels > 0]]
+        for code, n in zip(*np.unique(codes, return_counts=True)):
+            reference[str(code)] = reference.get(str(code), 0) + int(n)
+    assert model.metadata["reference_pixels_per_class"] == reference
+    assert all(counts[c] == min(300, n) for c, n in reference.items())
 
 
 def test_maps_are_georeferenced_and_regularised(rf_run, store_dir, nomenclature):
@@ -82,6 +93,48 @@ def test_predict_can_override_the_models_decision_rule(rf_run, store_dir):
     again = predict_stores_rf(model_path, store_dir, maps, ["T31UDQ"],
                               RFPredictOptions(window=64, radius=0, quicklook=False, decision="vote"))
     assert not again[0]["skipped"]
+
+
+def test_prior_correction_weighs_the_scores_by_the_training_objects_mix(rf_run, store_dir):
+    """--prior-correction: vote fractions x (share of the training objects / share of the capped sample),
+    renormalised, then the winner; the capped common classes win back the pixels the cap took from them."""
+    out, model_path = rf_run
+    maps = out / "maps_prior"
+    assert main(["predict", "--model", str(model_path), "--store", str(store_dir), "--tiles", "T31UDQ",
+                 "--out", str(maps), "--window", "64", "--radius", "0", "--prior-correction", "--no-quicklook"]) == 0
+    model = load_forest(model_path)
+    with TileStore(store_dir / "T31UDQ.h5") as store:
+        stack = store.read_window(0, 0, store.height, store.width)
+        valid = store.read_valid(0, 0, store.height, store.width)
+    with rasterio.open(maps / "T31UDQ_classes.tif") as src:
+        classes = src.read(1)
+    with rasterio.open(maps / "T31UDQ_confidence.tif") as src:
+        confidence = src.read(1)
+    meta = model.metadata
+    sample = np.array([meta["pixels_per_class"][str(c)] for c in model.class_codes], float)
+    reference = np.array([meta["reference_pixels_per_class"][str(c)] for c in model.class_codes], float)
+    scores = model.votes(stack[valid]) / model.n_trees * (reference / reference.sum()) / (sample / sample.sum())
+    scores /= scores.sum(axis=1, keepdims=True)
+    codes = np.asarray(model.class_codes)
+    assert np.array_equal(classes[valid], codes[np.argmax(scores, axis=1)])
+    assert np.array_equal(confidence[valid], np.rint(100 * scores.max(axis=1)))
+    plain = codes[np.argmax(model.votes(stack[valid]), axis=1)]
+    moved = classes[valid] != plain
+    favoured = codes[reference / sample > 1]  # the classes the cap cut
+    assert moved.any() and np.isin(classes[valid][moved], favoured).all()
+
+
+def test_prior_correction_needs_a_model_that_stores_the_training_objects_mix(rf_run, store_dir, capsys):
+    out, model_path = rf_run
+    model = load_forest(model_path)
+    del model.metadata["reference_pixels_per_class"]  # as a model file of an earlier version
+    old = save_forest(model, out / "old_rf.h5")
+    maps = out / "maps_old"
+    assert main(["predict", "--model", str(old), "--store", str(store_dir), "--tiles", "T31UDQ",
+                 "--out", str(maps), "--prior-correction"]) == 2
+    err = capsys.readouterr().err
+    assert err.count("\n") == 1 and f"{old}: stores no class mix of its training objects" in err
+    assert "retrain it" in err and not list(maps.glob("*.tif"))
 
 
 def test_rerun_is_skipped_unless_options_change(rf_run, store_dir):
