@@ -64,3 +64,24 @@ bench_rf() {
     $BIN/landcover-evaluate --maps "$OUT/maps/rf_s$seed" --store "$OUT/store" --out "$OUT/eval/rf_s$seed" \
         --method RF > /dev/null
 }
+
+# bench_prior RUN METHOD: RUN's model (runs/RUN/best_model.h5, or rf.h5 for a forest) maps every tile again with
+# --prior-correction (the class mix of its training patches or sample moved to the training objects') into
+# maps/RUN_prior; both maps are scored on the test objects (eval/RUN_prior) and on the validation objects
+# (eval_val/RUN, eval_val/RUN_prior: what a choice of the setting may look at).
+bench_prior() {
+    local run=$1 method=$2
+    if [ -f "$OUT/runs/$run/rf.h5" ]; then
+        $BIN/landcover-rf predict --model "$OUT/runs/$run/rf.h5" --store "$OUT/store" --out "$OUT/maps/${run}_prior" \
+            --prior-correction > /dev/null
+    else
+        $BIN/landcover-predict --tile "$TILES" --store "$OUT/store" --model "$OUT/runs/$run/best_model.h5" \
+            --out "$OUT/maps/${run}_prior" --prior-correction > /dev/null
+    fi
+    $BIN/landcover-evaluate --maps "$OUT/maps/${run}_prior" --store "$OUT/store" --out "$OUT/eval/${run}_prior" \
+        --method "$method prior-corrected" > /dev/null
+    $BIN/landcover-evaluate --maps "$OUT/maps/$run" --store "$OUT/store" --out "$OUT/eval_val/$run" --split val \
+        --method "$method" > /dev/null
+    $BIN/landcover-evaluate --maps "$OUT/maps/${run}_prior" --store "$OUT/store" --out "$OUT/eval_val/${run}_prior" \
+        --split val --method "$method prior-corrected" > /dev/null
+}

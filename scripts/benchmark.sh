@@ -6,12 +6,13 @@
 #      (configs/demo.yaml, training.patience), mapped and evaluated; the Random Forest likewise         -> eval/
 #      then FG-UNET with the paper's imbalance setting (class-balanced sampler + class weights n_tot / n_k)
 #      and with the class weights alone (the default is the sampler alone: both together over-predict the
-#      rare classes on an imbalanced test set, benchmarks/README.md)
+#      rare classes on an imbalanced test set, benchmarks/README.md); and FG-UNET's and the RF's maps of every
+#      seed made again with --prior-correction, scored on the validation and the test objects           -> eval_val/
 #   3. geometric precision (paper 4.3) of FG-UNET and RF against the RF maps of the other seeds          -> geometry/
 #      and of every map against the synthetic ground truth (recall and precision of its corners)        -> geometry_truth/
 #   4. leave one tile out (paper Figure 19) for FG-UNET and RF on the LOTO_TILES                        -> loto/
 #   5. landcover-compare: kappa per tile (Figures 6, 9, 12), F-scores per class (Figure 7), geometry,
-#      LOTO, all as mean +- sd over the seeds                                                           -> report/
+#      LOTO, prior correction (validation and test), all as mean +- sd over the seeds                   -> report/
 # Every step skips what is already done (prepare, predict and training resume), so an interrupted run
 # continues where it stopped.
 set -euo pipefail
@@ -44,6 +45,18 @@ for variant in "paper training.class_weights=inverse_frequency" \
                "weights_only data.balance=none training.class_weights=inverse_frequency"; do
     # shellcheck disable=SC2086
     bench_model fgunet "$first" $variant
+done
+
+say "2/5 prior correction: FG-UNET and RF of every seed mapped at the training objects' class mix -> $OUT/maps/*_prior"
+prior_evals=() prior_val_evals=()
+for seed in $SEEDS; do
+    for model in fgunet rf; do
+        run=${model}_s$seed
+        bench_prior "$run" "${NAME[$model]}"
+        prior_evals+=(--eval "${NAME[$model]}=$OUT/eval/$run" --eval "${NAME[$model]} prior-corrected=$OUT/eval/${run}_prior")
+        prior_val_evals+=(--eval "${NAME[$model]}=$OUT/eval_val/$run"
+                          --eval "${NAME[$model]} prior-corrected=$OUT/eval_val/${run}_prior")
+    done
 done
 
 say "3/5 geometric precision of FG-UNET and RF against the other seeds' RF maps -> $OUT/geometry"
@@ -82,9 +95,14 @@ $BIN/landcover-compare --eval "FG-UNET=$OUT/eval/fgunet_s$first" --eval "RF=$OUT
     --eval "FG-UNET paper=$OUT/eval/fgunet_paper_s$first" \
     --eval "FG-UNET weights_only=$OUT/eval/fgunet_weights_only_s$first" --out "$OUT/report/imbalance" \
     --title "Class imbalance: sampler alone (default), the paper's sampler + class weights, weights alone (seed $first)"
+$BIN/landcover-compare "${prior_val_evals[@]}" --out "$OUT/report/prior_val" \
+    --title "Prior correction, validation objects (what the choice of the setting may look at), seeds ${SEEDS// /, }"
+$BIN/landcover-compare "${prior_evals[@]}" --out "$OUT/report/prior" \
+    --title "Prior correction, test objects: FG-UNET and RF at the training objects' class mix, seeds ${SEEDS// /, }"
 $BIN/landcover-compare --eval "FG-UNET=$OUT/eval/fgunet_s$first" --eval "RF=$OUT/eval/rf_s$first" \
     --eval "FG-UNET loto=$OUT/loto/fgunet/eval" --eval "RF loto=$OUT/loto/rf/eval" --tiles "$LOTO_TILES" \
     --out "$OUT/report/loto" --title "Leave one tile out (paper Figure 19), seed $first"
 echo
 sed -n '/^| tile/,/^$/p' "$OUT/report/compare.md"
-say "benchmark done: $OUT/report/compare.md, $OUT/report/imbalance/compare.md, $OUT/report/loto/compare.md"
+say "benchmark done: $OUT/report/compare.md, $OUT/report/imbalance/compare.md, $OUT/report/loto/compare.md," \
+    "$OUT/report/prior/compare.md, $OUT/report/prior_val/compare.md"
