@@ -253,10 +253,11 @@ class ForestModel:
         codes = np.asarray(self.class_codes, dtype=np.uint8)[best]
         return codes, scores[np.arange(len(best)), best]
 
-    def prior_weights(self, path: str | Path) -> np.ndarray:
+    def prior_weights(self, path: str | Path, reference: np.ndarray | None = None) -> np.ndarray:
         """(K,) weights that move the scores from the training sample's class mix (the per-class cap of
         ``samples.sample_training_pixels`` keeps the rare classes whole and cuts the common ones) to the training
-        objects' (``sampling.prior.prior_weights``), in the order of ``class_codes``.
+        objects' (``sampling.prior.prior_weights``), or to the class mix ``reference`` (K,) if given (a tile's,
+        ``sampling.prior.tile_reference_prior``), in the order of ``class_codes``.
 
         Raises:
             InputFormatError: a model file written before the training objects' mix was stored.
@@ -266,12 +267,13 @@ class ForestModel:
             raise InputFormatError(f"{path}: stores no class mix of its training objects (trained before "
                                    "landcover-rf train recorded it): retrain it, or predict without --prior-correction")
         try:
-            sample, reference = (np.array([float(c.get(str(code), 0)) for code in self.class_codes]) for c in counts)
+            sample, stored = (np.array([float(c.get(str(code), 0)) for code in self.class_codes]) for c in counts)
         except (TypeError, ValueError):
             raise _corrupt(Path(path), "pixels per class that are not numbers") from None
-        if sample.sum() <= 0 or reference.sum() <= 0 or (sample < 0).any() or (reference < 0).any():
+        if sample.sum() <= 0 or stored.sum() <= 0 or (sample < 0).any() or (stored < 0).any():
             raise _corrupt(Path(path), "pixels per class not positive")
-        return prior_weights(sample / sample.sum(), reference / reference.sum(), str(path))
+        return prior_weights(sample / sample.sum(), stored / stored.sum() if reference is None else reference,
+                             str(path))
 
     def predict(self, x: np.ndarray, n_jobs: int = -1, decision: str | None = None) -> np.ndarray:
         """(n,) class codes (uint8) chosen by the decision rule (default: the model's)."""

@@ -26,6 +26,7 @@ from ..errors import ConfigError, InputFormatError
 from ..maps.geotiff import CONFIDENCE_NODATA
 from ..parallel import my_share, world
 from ..prediction.produce import produce_maps
+from ..sampling.prior import check_prior_reference, prior_settings, tile_reference_prior
 from .forest import ForestModel, check_decision, load_forest
 from .regularize import majority_vote
 
@@ -43,10 +44,13 @@ class RFPredictOptions:
     decision: str | None = None  # "vote" or "proba"; None = the model's default
     prior_correction: bool = False  # scores moved from the training sample's class mix to the training objects'
                                     # (ForestModel.prior_weights), before the winner is taken
+    prior_reference: str = "global"  # the training objects of every training tile ("global", in the model file)
+                                     # or of the tile being mapped ("tile", in its store)
 
     def __post_init__(self) -> None:
         if self.decision is not None:
             check_decision(self.decision)
+        check_prior_reference(self.prior_reference)
         if self.radius < 0 or self.radius > 8:
             raise ConfigError(f"regularisation radius {self.radius}: must be in 0..8")
         if self.window % 4 or self.window < 4 * (self.radius + 2):
@@ -88,19 +92,24 @@ def _check_compatible(store: TileStore, model: ForestModel, model_path: Path) ->
 class ForestClassifier:
     """A Random Forest as a :class:`landcover_hpc.prediction.produce.WindowClassifier`: ``decision`` rule
     (None: the model's), scores prior-corrected if asked (``model_path`` names the file in the error of a model
-    without the class mixes), class map regularised by a majority vote of ``radius`` (0: none)."""
+    without the class mixes; ``store``, the tile's, gives the mix of ``prior_reference: tile``), class map
+    regularised by a majority vote of ``radius`` (0: none)."""
 
     architecture = "random_forest"
     title = "RF"
     progress_label = "rf predict"
 
-    def __init__(self, model: ForestModel, options: RFPredictOptions, model_path: str | Path = "") -> None:
+    def __init__(self, model: ForestModel, options: RFPredictOptions, model_path: str | Path = "",
+                 store: TileStore | None = None) -> None:
         self.model, self.n_jobs, self.radius = model, options.n_jobs, options.radius
         self.decision = model.decision if options.decision is None else options.decision
-        self.prior_weights = model.prior_weights(model_path) if options.prior_correction else None
-        # a map made without prior correction keeps the signature it had before the option existed
+        self.prior_weights = None
+        if options.prior_correction:
+            tile = options.prior_reference == "tile"
+            self.prior_weights = model.prior_weights(model_path, tile_reference_prior(store, model.class_codes)
+                                                     if tile else None)
         self.settings = {"radius": options.radius, "decision": self.decision,
-                         **({"prior_correction": True} if options.prior_correction else {})}
+                         **prior_settings(options.prior_correction, options.prior_reference)}
         self.tags = {"method": "RF", "regularization_radius": options.radius,
                      "rf_params": json.dumps(model.metadata.get("params", {})), "rf_decision": self.decision}
         self.nomenclature = model.metadata.get("nomenclature")
@@ -131,8 +140,8 @@ def predict_tile_rf(model: ForestModel, model_path: str | Path, store_path: str 
     try:
         _check_compatible(store, model, model_path)
         show_progress = world()[1] == 0 if comm is None else None
-        return produce_maps(store, ForestClassifier(model, options, model_path), model_path, out_dir, options, comm,
-                            show_progress)
+        classifier = ForestClassifier(model, options, model_path, store)
+        return produce_maps(store, classifier, model_path, out_dir, options, comm, show_progress)
     finally:
         store.close()
 

@@ -7,11 +7,12 @@ config (``training_config``: its ``data.store`` and ``RUN_DIR/best_model.h5``).
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, Literal
 
 from pydantic import Field, model_validator
 
 from ..prediction.predictor import PredictOptions
+from ..sampling.prior import PRIOR_REFERENCES
 from .schema import Precision, Section
 
 __all__ = ["PredictConfig"]
@@ -45,6 +46,10 @@ class PredictConfig(Section):
                                          "share of the training patches (stored in the model) before taking the "
                                          "most probable: maps at the landscape's class mix instead of the "
                                          "class-balanced sampler's; dense models only")
+    prior_reference: Literal[PRIOR_REFERENCES] = Field(
+        _D.prior_reference, description="the class mix prior_correction maps at: global, the training objects of "
+                                        "every training tile (stored in the model); tile, those of the tile being "
+                                        "mapped (in its store)")
     force: bool = Field(_D.force, description="recompute maps that are up to date")
     quicklook: bool = Field(_D.quicklook, description="draw the PNG quicklook")
 
@@ -60,4 +65,5 @@ class PredictConfig(Section):
         """The library's window options."""
         return PredictOptions(window=self.window, overlap=self.overlap, precision=self.precision,
                               checkpoint_every=self.checkpoint_every, force=self.force, quicklook=self.quicklook,
-                              patch_stride=self.patch_stride, prior_correction=self.prior_correction)
+                              patch_stride=self.patch_stride, prior_correction=self.prior_correction,
+                              prior_reference=self.prior_reference)

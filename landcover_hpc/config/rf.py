@@ -17,6 +17,7 @@ from pydantic import Field, model_validator
 from ..baseline.forest import DECISIONS, ForestParams
 from ..baseline.predict import RFPredictOptions
 from ..baseline.train import train_rf
+from ..sampling.prior import PRIOR_REFERENCES
 from .schema import Section
 
 __all__ = ["RFConfig", "RFTrainConfig", "RFPredictConfig"]
@@ -58,6 +59,9 @@ class RFPredictConfig(Section):
         RFPredictOptions.prior_correction, description="weigh each class's score by its share of the training "
         "objects over its share of the training sample (both stored in the model; the per-class cap evens the "
         "sample out) before taking the winner: maps at the landscape's class mix")
+    prior_reference: Literal[PRIOR_REFERENCES] = Field(
+        RFPredictOptions.prior_reference, description="the class mix prior_correction maps at: global, the training "
+        "objects of every training tile (stored in the model); tile, those of the tile being mapped (its store)")
     window: int = Field(RFPredictOptions.window, ge=4, description="prediction window side, px")
     radius: int = Field(RFPredictOptions.radius, ge=0, description="majority-vote regularisation radius, 0 = none")
     checkpoint_every: int = Field(RFPredictOptions.checkpoint_every, ge=1,
@@ -68,7 +72,8 @@ class RFPredictConfig(Section):
         """The library's map options."""
         return RFPredictOptions(window=self.window, radius=self.radius, n_jobs=self.jobs,
                                 checkpoint_every=self.checkpoint_every, force=self.force, quicklook=self.quicklook,
-                                decision=self.decision, prior_correction=self.prior_correction)
+                                decision=self.decision, prior_correction=self.prior_correction,
+                                prior_reference=self.prior_reference)
 
 
 class RFConfig(Section):

@@ -24,7 +24,7 @@ import numpy as np
 from ..data.store import TileStore
 from ..errors import InputFormatError, InputNotFoundError
 from ..models.names import PATCH_MODELS
-from ..sampling.prior import prior_weights, reweigh
+from ..sampling.prior import check_prior_reference, prior_settings, prior_weights, reweigh, tile_reference_prior
 from ..sampling.transforms import model_input
 from .produce import maps_from_probabilities, produce_maps, read_padded
 
@@ -44,6 +44,11 @@ class PredictOptions:
                            # the block given each patch's class (prediction/patches.py); unused by dense models
     prior_correction: bool = False  # posteriors moved from the training patches' class mix to the reference's
                                     # (sampling/prior.py), with the priors the model file stores
+    prior_reference: str = "global"  # the reference mix: "global", the training objects of every training tile
+                                     # (in the model file); "tile", those of the tile being mapped (its store)
+
+    def __post_init__(self) -> None:
+        check_prior_reference(self.prior_reference)
 
 
 class KerasClassifier:
@@ -54,17 +59,19 @@ class KerasClassifier:
         precision: the precision asked for (part of the map signature), None: as the model was saved.
         prior_weights: (K,) weights of the probabilities before the most probable class is taken
             (:func:`model_prior_weights`), None: the model's probabilities as they are.
+        prior_reference: the reference mix the weights were computed for (part of the map signature).
     """
 
     progress_label = "predict"
 
-    def __init__(self, model, meta, precision: str | None = None, prior_weights: np.ndarray | None = None) -> None:
+    def __init__(self, model, meta, precision: str | None = None, prior_weights: np.ndarray | None = None,
+                 prior_reference: str = "global") -> None:
         from ..models import forward_function
 
         self.model, self.meta = model, meta
         self.architecture = self.title = meta.spec.architecture if meta.spec else ""
         # a map made without prior correction keeps the signature it had before the option existed
-        self.settings = {"precision": precision, **({"prior_correction": True} if prior_weights is not None else {})}
+        self.settings = {"precision": precision, **prior_settings(prior_weights is not None, prior_reference)}
         self._prior_weights = prior_weights
         self.tags = {"precision": precision or (meta.spec.precision if meta.spec else "float32")}
         self.nomenclature = meta.nomenclature
@@ -96,17 +103,20 @@ class KerasClassifier:
         return probs if self._prior_weights is None else reweigh(probs, self._prior_weights)
 
 
-def model_prior_weights(meta, model_path: str | Path) -> np.ndarray:
-    """(K,) :func:`.sampling.prior.prior_weights` of the class priors a model file stores (``meta.extra``).
+def model_prior_weights(meta, model_path: str | Path, store: TileStore | None = None) -> np.ndarray:
+    """(K,) :func:`.sampling.prior.prior_weights` of the class priors a model file stores (``meta.extra``), with
+    the reference's mix the model stores or, given the ``store`` of the tile being mapped, that tile's
+    (:func:`.sampling.prior.tile_reference_prior`).
 
     Raises:
-        InputFormatError: a model file without them.
+        InputFormatError: a model file without them; a tile store without training objects.
     """
     priors = meta.extra.get("class_priors")
     if not priors:
         raise InputFormatError(f"{model_path}: stores no class priors (trained before landcover-train recorded "
                                "them): retrain it, or predict without --prior-correction")
-    return prior_weights(priors["training_patches"], priors["reference"], str(model_path))
+    reference = priors["reference"] if store is None else tile_reference_prior(store, meta.class_codes)
+    return prior_weights(priors["training_patches"], reference, str(model_path))
 
 
 def _check_compatible(store: TileStore, meta, model_path: Path) -> None:
@@ -159,8 +169,10 @@ def predict_tile(store_path: str | Path, model_path: str | Path, out_dir: str | 
             classifier = PatchClassifier(model, meta, options.precision, options.patch_stride)
             options = patch_options(options, classifier.patch_size)
         else:
-            classifier = KerasClassifier(model, meta, options.precision,
-                                         model_prior_weights(meta, model_path) if options.prior_correction else None)
+            weights = None
+            if options.prior_correction:
+                weights = model_prior_weights(meta, model_path, store if options.prior_reference == "tile" else None)
+            classifier = KerasClassifier(model, meta, options.precision, weights, options.prior_reference)
         return produce_maps(store, classifier, model_path, out_dir, options, comm)
     finally:
         store.close()

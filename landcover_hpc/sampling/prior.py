@@ -21,11 +21,13 @@ from typing import Iterable, Sequence
 import numpy as np
 from numpy.lib.stride_tricks import sliding_window_view
 
-from ..errors import InputFormatError
+from ..errors import ConfigError, InputFormatError
 from .plan import PositionTable, available_classes
 
-__all__ = ["patch_label_prior", "reference_prior", "prior_weights", "reweigh"]
+__all__ = ["PRIOR_REFERENCES", "patch_label_prior", "reference_prior", "tile_reference_prior", "prior_weights",
+           "reweigh", "check_prior_reference", "prior_settings"]
 
+PRIOR_REFERENCES = ("global", "tile")  # the reference mix: every training tile's objects, or the mapped tile's
 MAX_POSITIONS = 4096  # per class and tile: evenly spaced positions beyond this (a full tile has millions)
 _CHUNK = 2048  # positions whose patches are gathered at once (2 MB of uint8 labels at 32 px)
 
@@ -78,6 +80,24 @@ def reference_prior(train_pixels: np.ndarray) -> np.ndarray:
     return counts / counts.sum()
 
 
+def tile_reference_prior(store, class_codes: Sequence[int]) -> np.ndarray:
+    """(K,) float64 share of each class among the labelled pixels of one tile's training objects, in the order of
+    ``class_codes``: the reference of ``prior_reference: tile``, the landscape of the tile being mapped (a mountain
+    tile's moorland, an urban tile's fabric) rather than all training tiles' mix.
+
+    Args:
+        store: the tile's ``data.store.TileStore``.
+    Raises:
+        InputFormatError: the tile has no training object (nothing to take its mix from).
+    """
+    counts = dict(zip(store.class_codes, store.class_counts("train")))
+    pixels = np.array([counts.get(code, 0) for code in class_codes], dtype=np.float64)
+    if pixels.sum() <= 0:
+        raise InputFormatError(f"{store.path}: tile {store.tile_id} has no training object to take its class mix "
+                               "from: map it with prior_reference global (--prior-reference global)")
+    return reference_prior(pixels)
+
+
 def prior_weights(train_prior: Sequence[float], reference_prior: Sequence[float], where: str = "") -> np.ndarray:
     """(K,) float32 w_k = pi_ref(k) / pi_train(k); 1 for a class the patches never showed (no evidence to
     move its posterior), 0 for a class absent from the reference.
@@ -95,7 +115,23 @@ def prior_weights(train_prior: Sequence[float], reference_prior: Sequence[float]
 
 def reweigh(scores: np.ndarray, weights: np.ndarray) -> np.ndarray:
     """(..., K) ``scores * weights`` renormalised to sum 1 over the last axis: posteriors (or vote fractions) moved
-    to the reference's class mix by :func:`prior_weights`; a row whose weighted scores are all 0 stays 0."""
+    to the reference's class mix by :func:`prior_weights`. A row whose weighted scores are all 0 (every tree voted
+    for classes the reference does not hold) keeps its scores: nothing to choose among otherwise."""
     weighted = scores * weights
     total = weighted.sum(axis=-1, keepdims=True)
-    return weighted / np.maximum(total, np.finfo(weighted.dtype).tiny)
+    return np.where(total > 0, weighted / np.maximum(total, np.finfo(weighted.dtype).tiny), scores)
+
+
+def check_prior_reference(reference: str) -> str:
+    """``reference`` if it is one of :data:`PRIOR_REFERENCES`, else :class:`ConfigError`."""
+    if reference not in PRIOR_REFERENCES:
+        raise ConfigError(f"prior_reference = {reference!r}: allowed {', '.join(PRIOR_REFERENCES)}")
+    return reference
+
+
+def prior_settings(corrected: bool, reference: str) -> dict:
+    """The map-signature entries of a prior correction: none without it (a map keeps the signature it had
+    before the option existed), ``prior_correction`` with it, and ``prior_reference`` unless global."""
+    if not corrected:
+        return {}
+    return {"prior_correction": True, **({"prior_reference": reference} if reference != "global" else {})}

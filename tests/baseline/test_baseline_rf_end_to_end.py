@@ -124,6 +124,32 @@ def test_prior_correction_weighs_the_scores_by_the_training_objects_mix(rf_run, 
     assert moved.any() and np.isin(classes[valid][moved], favoured).all()
 
 
+def test_prior_reference_tile_weighs_by_the_mapped_tiles_training_objects(rf_run, store_dir):
+    out, model_path = rf_run
+    maps = out / "maps_prior_tile"
+    assert main(["predict", "--model", str(model_path), "--store", str(store_dir), "--tiles", "T30TYN",
+                 "--out", str(maps), "--window", "64", "--radius", "0", "--prior-correction",
+                 "--prior-reference", "tile", "--no-quicklook"]) == 0
+    model = load_forest(model_path)
+    with TileStore(store_dir / "T30TYN.h5") as store:
+        stack = store.read_window(0, 0, store.height, store.width)
+        valid = store.read_valid(0, 0, store.height, store.width)
+        table = store.polygons  # the tile's own training polygons' labelled pixels, by class code
+        train = table[table[:, 2] == 0]
+        by_code = dict(zip(store.class_codes, np.bincount(train[:, 1] - 1, weights=train[:, 3],
+                                                           minlength=len(store.class_codes))))
+    with rasterio.open(maps / "T30TYN_classes.tif") as src:
+        classes = src.read(1)
+    sample = np.array([model.metadata["pixels_per_class"][str(c)] for c in model.class_codes], float)
+    tile = np.array([by_code.get(c, 0) for c in model.class_codes], float)
+    votes = model.votes(stack[valid])
+    scores = votes * (tile / tile.sum()) / (sample / sample.sum())
+    kept = scores.sum(axis=1) == 0  # every tree voted for classes without training object on the tile: as voted
+    codes = np.asarray(model.class_codes)
+    assert np.array_equal(classes[valid], codes[np.argmax(np.where(kept[:, None], votes, scores), axis=1)])
+    assert (tile == 0).any() and not np.isin(classes[valid][~kept], codes[tile == 0]).any()
+
+
 def test_prior_correction_needs_a_model_that_stores_the_training_objects_mix(rf_run, store_dir, capsys):
     out, model_path = rf_run
     model = load_forest(model_path)

@@ -192,6 +192,35 @@ def test_prior_correction_maps_the_most_probable_class_at_the_references_mix(tmp
     assert np.all((corrected == code) | (corrected == plain))  # pixels only move to the favoured class
 
 
+def test_prior_reference_tile_maps_at_the_mapped_tiles_own_class_mix(tmp_path, store_dir, trained_model):
+    """prior_reference tile: the reference mix is the labelled pixels of the tile's own training objects, read
+    from its store (a class without training object there is never mapped), not the one the model stores."""
+    import dataclasses
+
+    model, meta = load_model(trained_model)
+    k = len(meta.class_codes)
+    train_mix = np.full(k, 1 / k)
+    stored = np.zeros(k)
+    stored[0] = 1.0  # a global mix that would map everything as the first class
+    with_priors = tmp_path / "with_priors.h5"
+    save_model(with_priors, model, dataclasses.replace(meta, extra={
+        "class_priors": {"training_patches": train_mix.tolist(), "reference": stored.tolist()}}))
+    with TileStore(store_dir / f"{TILE}.h5") as store:  # oracle: the tile's training polygons' labelled pixels
+        table = store.polygons
+        train = table[table[:, 2] == 0]
+        pixels = np.bincount(train[:, 1] - 1, weights=train[:, 3], minlength=k)
+        tile_mix = pixels / pixels.sum()
+    assert (tile_mix > 0).sum() > 1 and not np.allclose(tile_mix, train_mix)
+    summary = predict_tile(store_dir / f"{TILE}.h5", with_priors, tmp_path, PredictOptions(
+        window=64, overlap=8, prior_correction=True, prior_reference="tile"))
+    corrected = _read(summary["classes"])
+    expected = _whole_image_pass(store_dir, with_priors, weights=tile_mix / train_mix)
+    assert (corrected == expected).mean() >= 0.999
+    absent = [code for code, share in zip(meta.class_codes, tile_mix) if share == 0]
+    assert not np.isin(corrected, absent).any()
+    assert len(np.unique(corrected[corrected > 0])) > 1
+
+
 def test_prior_correction_needs_a_model_that_stores_the_priors(store_dir, trained_model, capsys):
     assert predict_cli.main(["--store", str(store_dir), "--model", str(trained_model), "--tile", TILE,
                              "--prior-correction"]) == 2

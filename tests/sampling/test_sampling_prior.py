@@ -6,7 +6,7 @@ import pytest
 from landcover_hpc.errors import InputFormatError
 from landcover_hpc.sampling import prior
 from landcover_hpc.sampling.plan import draw_patches
-from landcover_hpc.sampling.prior import patch_label_prior, prior_weights, reference_prior
+from landcover_hpc.sampling.prior import patch_label_prior, prior_weights, reference_prior, reweigh
 
 K, P = 4, 6
 
@@ -68,3 +68,11 @@ def test_prior_weights_undo_the_training_mix():
     np.testing.assert_allclose(weights, [2.0, 0.0, 0.5, 1.0])  # class 4 never shown: left as it is
     with pytest.raises(InputFormatError, match="m.h5: class priors of 2 and 3 values"):
         prior_weights([0.5, 0.5], [0.2, 0.3, 0.5], "m.h5")
+
+
+def test_reweigh_renormalises_and_keeps_a_row_without_weighted_score():
+    scores = np.array([[0.5, 0.3, 0.2], [0.0, 0.6, 0.4]])
+    out = reweigh(scores, np.array([2.0, 0.0, 1.0]))
+    np.testing.assert_allclose(out[0], [1.0 / 1.2, 0.0, 0.2 / 1.2])
+    np.testing.assert_allclose(out[1], [0.0, 0.0, 1.0])
+    np.testing.assert_allclose(reweigh(scores[1:], np.array([1.0, 0.0, 0.0])), scores[1:])  # nothing left: as is
