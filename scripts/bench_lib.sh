@@ -66,22 +66,29 @@ bench_rf() {
 }
 
 # bench_prior RUN METHOD: RUN's model (runs/RUN/best_model.h5, or rf.h5 for a forest) maps every tile again with
-# --prior-correction (the class mix of its training patches or sample moved to the training objects') into
-# maps/RUN_prior; both maps are scored on the test objects (eval/RUN_prior) and on the validation objects
-# (eval_val/RUN, eval_val/RUN_prior: what a choice of the setting may look at).
+# --prior-correction (the class mix of its training patches or sample moved to the training objects'), at the mix
+# of every training tile (maps/RUN_prior) and at the mapped tile's own (--prior-reference tile: maps/RUN_prior_tile);
+# the maps are scored on the test objects (eval/) and, with RUN's own, on the validation objects (eval_val/: what a
+# choice of the setting may look at). METHOD names them: "METHOD prior-corrected", "METHOD prior-corrected (tile)".
 bench_prior() {
-    local run=$1 method=$2
-    if [ -f "$OUT/runs/$run/rf.h5" ]; then
-        $BIN/landcover-rf predict --model "$OUT/runs/$run/rf.h5" --store "$OUT/store" --out "$OUT/maps/${run}_prior" \
-            --prior-correction > /dev/null
-    else
-        $BIN/landcover-predict --tile "$TILES" --store "$OUT/store" --model "$OUT/runs/$run/best_model.h5" \
-            --out "$OUT/maps/${run}_prior" --prior-correction > /dev/null
-    fi
-    $BIN/landcover-evaluate --maps "$OUT/maps/${run}_prior" --store "$OUT/store" --out "$OUT/eval/${run}_prior" \
-        --method "$method prior-corrected" > /dev/null
+    local run=$1 method=$2 reference maps label
     $BIN/landcover-evaluate --maps "$OUT/maps/$run" --store "$OUT/store" --out "$OUT/eval_val/$run" --split val \
         --method "$method" > /dev/null
-    $BIN/landcover-evaluate --maps "$OUT/maps/${run}_prior" --store "$OUT/store" --out "$OUT/eval_val/${run}_prior" \
-        --split val --method "$method prior-corrected" > /dev/null
+    for reference in global tile; do
+        case $reference in
+            global) maps=${run}_prior label="$method prior-corrected" ;;
+            tile) maps=${run}_prior_tile label="$method prior-corrected (tile)" ;;
+        esac
+        if [ -f "$OUT/runs/$run/rf.h5" ]; then
+            $BIN/landcover-rf predict --model "$OUT/runs/$run/rf.h5" --store "$OUT/store" --out "$OUT/maps/$maps" \
+                --prior-correction --prior-reference "$reference" > /dev/null
+        else
+            $BIN/landcover-predict --tile "$TILES" --store "$OUT/store" --model "$OUT/runs/$run/best_model.h5" \
+                --out "$OUT/maps/$maps" --prior-correction --prior-reference "$reference" > /dev/null
+        fi
+        $BIN/landcover-evaluate --maps "$OUT/maps/$maps" --store "$OUT/store" --out "$OUT/eval/$maps" \
+            --method "$label" > /dev/null
+        $BIN/landcover-evaluate --maps "$OUT/maps/$maps" --store "$OUT/store" --out "$OUT/eval_val/$maps" --split val \
+            --method "$label" > /dev/null
+    done
 }

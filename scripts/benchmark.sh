@@ -7,7 +7,8 @@
 #      then FG-UNET with the paper's imbalance setting (class-balanced sampler + class weights n_tot / n_k)
 #      and with the class weights alone (the default is the sampler alone: both together over-predict the
 #      rare classes on an imbalanced test set, benchmarks/README.md); and FG-UNET's and the RF's maps of every
-#      seed made again with --prior-correction, scored on the validation and the test objects           -> eval_val/
+#      seed made again with --prior-correction (every tile's mix, and the mapped tile's), scored on the validation
+#      and the test objects                                                                              -> eval_val/
 #   3. geometric precision (paper 4.3) of FG-UNET and RF against the RF maps of the other seeds          -> geometry/
 #      and of every map against the synthetic ground truth (recall and precision of its corners)        -> geometry_truth/
 #   4. leave one tile out (paper Figure 19) for FG-UNET and RF on the LOTO_TILES                        -> loto/
@@ -47,15 +48,17 @@ for variant in "paper training.class_weights=inverse_frequency" \
     bench_model fgunet "$first" $variant
 done
 
-say "2/5 prior correction: FG-UNET and RF of every seed mapped at the training objects' class mix -> $OUT/maps/*_prior"
+say "2/5 prior correction: FG-UNET and RF of every seed mapped at the training objects' class mix, of every tile and" \
+    "of the mapped tile -> $OUT/maps/*_prior, *_prior_tile"
 prior_evals=() prior_val_evals=()
 for seed in $SEEDS; do
     for model in fgunet rf; do
-        run=${model}_s$seed
-        bench_prior "$run" "${NAME[$model]}"
-        prior_evals+=(--eval "${NAME[$model]}=$OUT/eval/$run" --eval "${NAME[$model]} prior-corrected=$OUT/eval/${run}_prior")
-        prior_val_evals+=(--eval "${NAME[$model]}=$OUT/eval_val/$run"
-                          --eval "${NAME[$model]} prior-corrected=$OUT/eval_val/${run}_prior")
+        run=${model}_s$seed name=${NAME[$model]}
+        bench_prior "$run" "$name"
+        prior_evals+=(--eval "$name=$OUT/eval/$run" --eval "$name prior-corrected=$OUT/eval/${run}_prior"
+                      --eval "$name prior-corrected (tile)=$OUT/eval/${run}_prior_tile")
+        prior_val_evals+=(--eval "$name=$OUT/eval_val/$run" --eval "$name prior-corrected=$OUT/eval_val/${run}_prior"
+                          --eval "$name prior-corrected (tile)=$OUT/eval_val/${run}_prior_tile")
     done
 done
 
