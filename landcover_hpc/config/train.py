@@ -9,19 +9,22 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Iterable, Literal
 
-from pydantic import Field
+from pydantic import Field, model_validator
 
 from ..errors import ConfigError
-from ..models.names import DEFAULT_DROPOUT, DEFAULT_N_GROUPS, DEFAULT_PRECISION, GROUPED_MODELS, MODEL_NAMES
+from ..models.names import (DEFAULT_DROPOUT, DEFAULT_N_GROUPS, DEFAULT_PRECISION, GROUPED_MODELS, MODEL_NAMES,
+                            PATCH_MODELS)
 from ..sampling.plan import BALANCES
+from ..sampling.prior import PRIOR_REFERENCES
 from .schema import Precision, Section, load_config as _load
 
 __all__ = ["ModelConfig", "DataConfig", "TrainingConfig", "OutputConfig", "TrainConfig", "Config", "load_config",
-           "CLASS_WEIGHTINGS", "VALIDATIONS", "DECAYS"]
+           "CLASS_WEIGHTINGS", "VALIDATIONS", "DECAYS", "SELECTIONS"]
 
 CLASS_WEIGHTINGS = ("inverse_frequency", "none")
 VALIDATIONS = ("all_pixels", "patches")
 DECAYS = ("none", "cosine")  # learning rate after the warm-up (training/schedule.py)
+SELECTIONS = ("none",) + PRIOR_REFERENCES  # the maps the per-epoch validation kappa scores: as trained, or corrected
 
 
 class ModelConfig(Section):
@@ -72,6 +75,11 @@ class TrainingConfig(Section):
                                   "patches, cheaper and noisier (benchmarks/README.md)")
     validation_batches: int = Field(
         10, ge=1, description="validation: patches: batches per epoch and rank, drawn from the validation objects")
+    selection: Literal[SELECTIONS] = Field(
+        "none", description="the map whose validation kappa picks best_model.h5 and the early stop, the one the "
+                            "model's maps will be made as: none: the network's argmax; global, tile: after "
+                            "landcover-predict --prior-correction with that --prior-reference (sampling/prior.py). "
+                            "history.csv logs the three kappas (tile: with validation all_pixels) whatever is chosen")
     class_weights: Literal[CLASS_WEIGHTINGS] = Field(
         "none", description="none: unweighted loss (the class-balanced sampler already balances the classes); "
                             "inverse_frequency: n_tot / n_k of the training pixels on top of it (paper eq. 2), which "
@@ -80,6 +88,13 @@ class TrainingConfig(Section):
         None, ge=1, description="stop when the validation kappa has not improved for this many epochs")
     deterministic: bool = Field(True, description="TensorFlow op determinism: the same seed gives the same weights")
     seed: int = Field(0, description="seed of the weights, the batches and the augmentation")
+
+    @model_validator(mode="after")
+    def _tile_selection_knows_tiles(self) -> "TrainingConfig":
+        if self.selection == "tile" and self.validation != "all_pixels":
+            raise ValueError("selection tile needs validation all_pixels: a validation batch of patches mixes tiles; "
+                             "set training.validation all_pixels or training.selection global")
+        return self
 
 
 class OutputConfig(Section):
@@ -94,6 +109,13 @@ class TrainConfig(Section):
     output: OutputConfig = Field(default_factory=OutputConfig)
     threads: int | None = Field(None, ge=1,
                                 description="threads per rank; none: SLURM_CPUS_PER_TASK or cores per local rank")
+
+    @model_validator(mode="after")
+    def _patch_models_map_as_trained(self) -> "TrainConfig":
+        if self.training.selection != "none" and self.model.name in PATCH_MODELS:
+            raise ValueError(f"training.selection {self.training.selection}: {self.model.name} is a patch "
+                             "classifier, whose maps take no prior correction: set training.selection none")
+        return self
 
     def check_dates(self, n_dates: int) -> None:
         """The groups must divide the dates of the data (grouped models only)."""

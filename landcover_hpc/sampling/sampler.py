@@ -308,7 +308,7 @@ class PatchSampler:
         for i in range(n_batches):
             yield self.batch(i, validation=True)
 
-    def validation_windows(self) -> Iterator[tuple[np.ndarray, np.ndarray]]:
+    def validation_windows(self) -> Iterator[tuple[np.ndarray, np.ndarray, TilePatches]]:
         """Every validation pixel of this rank's tiles, once, as the test evaluation scores every test pixel.
 
         The P x P windows of :func:`~landcover_hpc.sampling.plan.covering_windows` over each local tile's
@@ -318,7 +318,7 @@ class PatchSampler:
 
         Yields:
             x (b, P, P, T*C' [+ T1*2]) float32, y (b, P, P) uint8 class indices 0..K (0: not a validation
-            pixel, or one of another window).
+            pixel, or one of another window), and the tile they come from.
         """
         P, b = self.patch_size, self.options.batch_size
         for t, tile in self.local.items():
@@ -331,7 +331,7 @@ class PatchSampler:
                 for slot, (own_row, own_col) in enumerate(chunk[:, 2:].tolist()):
                     y[slot, :own_row] = 0
                     y[slot, :, :own_col] = 0
-                yield self._model_input(raw[..., :-1]), y
+                yield self._model_input(raw[..., :-1]), y, tile
 
     def n_validation_windows(self) -> int:
         """How many windows :meth:`validation_windows` reads on this rank (not collective)."""

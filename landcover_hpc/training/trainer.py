@@ -28,6 +28,14 @@ Rank 0 writes into ``run_dir``: config.yaml (effective config), history.csv (one
 stop signal), best_model.h5 (best validation kappa) and final_model.h5.
 With ``training.patience`` the run stops early once the validation kappa (validation objects only, never
 test ones) has not improved for that many epochs: the plateau.
+
+The validation kappa that picks best_model.h5 and the plateau is that of the map the model will make
+(``training.selection``): the network's argmax (``none``), or its posteriors moved to the training objects'
+class mix (``global``) or to each validated tile's own (``tile``), as ``landcover-predict --prior-correction``
+does. Picking the epoch on one map and then making another biases the comparison of the two: the best of 45
+uncorrected kappas is an optimistic figure that a corrected map of that epoch does not share. history.csv
+logs the three kappas of every epoch (``val_kappa``, ``val_kappa_prior``, ``val_kappa_prior_tile``; the last
+only with ``validation: all_pixels``, whose windows know their tile) whatever the selection.
 """
 
 from __future__ import annotations
@@ -60,7 +68,9 @@ __all__ = ["train", "train_step", "validate", "ScaledLoss"]
 
 log = logging.getLogger(__name__)
 
-_HISTORY_FIELDS = ["epoch", "loss", "lr", "val_overall_accuracy", "val_kappa", "patches_per_second", "seconds"]
+_HISTORY_FIELDS = ["epoch", "loss", "lr", "val_overall_accuracy", "val_kappa", "val_kappa_prior",
+                   "val_kappa_prior_tile", "patches_per_second", "seconds"]
+_KAPPA_OF = {"none": "val_kappa", "global": "val_kappa_prior", "tile": "val_kappa_prior_tile"}  # by selection
 _STEP_FIELDS = ["step", "epoch", "lr", "loss", "batch_digest"]
 _RUN_FILES = ("config.yaml", "history.csv", "steps.csv", "checkpoint.h5", "best_model.h5", "final_model.h5")
 
@@ -137,7 +147,7 @@ def _train(config: Config, resume: bool) -> dict:
     from ..models.dates import date_options
     from ..models.names import PATCH_MODELS, S1_MODELS
     from ..sampling import PatchSampler, SamplerOptions
-    from ..sampling.prior import reference_prior
+    from ..sampling.prior import prior_weights, reference_prior
     from ..sampling.transforms import INDEX_NAMES
 
     run_dir = Path(config.output.run_dir)
@@ -197,6 +207,10 @@ def _train(config: Config, resume: bool) -> dict:
         sampler.load_state_dict(state["sampler"])
         start_step = state.get("step", (state["epoch"] + 1) * steps_per_epoch)
         start_epoch, best_kappa = start_step // steps_per_epoch, state["best_kappa"]
+        if state.get("selection", "none") != tcfg.selection:  # best_kappa is another map's
+            raise InputFormatError(f"{checkpoint_path}: this run picks its best epoch with training.selection "
+                                   f"{state.get('selection', 'none')}, not {tcfg.selection}: resume with "
+                                   f"training.selection={state.get('selection', 'none')}, or start a new run_dir")
         best_epoch = state.get("best_epoch", start_epoch)
         partial = state.get("partial_epoch", partial)
         if tcfg.patience is not None and start_epoch - best_epoch >= tcfg.patience:
@@ -219,6 +233,8 @@ def _train(config: Config, resume: bool) -> dict:
                                     # for landcover-predict --prior-correction (sampling/prior.py)
                                     "class_priors": {"training_patches": sampler.label_prior.tolist(),
                                                      "reference": reference_prior(train_pixels).tolist()}})
+    global_weights = prior_weights(sampler.label_prior, reference_prior(train_pixels))
+    settings = _validation_settings(sampler, global_weights, tcfg.validation)
     history, steps_log, writer = _open_logs(run_dir, config, start_epoch, start_step) if rank == 0 else ([], [], None)
     say(f"training {config.model.name} ({model.count_params()} parameters) on {len(sampler.tile_ids)} tiles, "
         f"{size} rank(s) x {tcfg.batch_size} patches of {sampler.patch_size} px, {threads} thread(s) per rank, "
@@ -251,20 +267,22 @@ def _train(config: Config, resume: bool) -> dict:
                     _rewrite_csv(run_dir / "steps.csv", _STEP_FIELDS, steps_log)
                     save_checkpoint(checkpoint_path, model.get_weights(), optimizer.get_weights(),
                                     {"epoch": epoch - 1, "best_kappa": best_kappa, "best_epoch": best_epoch,
-                                     "sampler": sampler.state_dict(), "step": step + 1,
+                                     "sampler": sampler.state_dict(), "step": step + 1, "selection": tcfg.selection,
                                      "partial_epoch": {"losses": losses, "seconds": time.perf_counter() - t0}})
                 _stop(comm, f"stopped by {received_signal_name()} after step {step + 1} (epoch {epoch + 1}, "
                       f"batch {batch + 1}/{steps_per_epoch}): {checkpoint_path} written; rerun with --resume")
         seconds = time.perf_counter() - t0
         batches = (sampler.validation_windows() if tcfg.validation == "all_pixels"
-                   else sampler.validation_batches(tcfg.validation_batches))
-        oa, kappa = validate(model, batches, len(sampler.class_codes), comm)
+                   else ((x, y, None) for x, y in sampler.validation_batches(tcfg.validation_batches)))
+        scores = validate(model, batches, len(sampler.class_codes), comm, settings)
+        oa, kappa = scores[tcfg.selection]
         row = {"epoch": epoch + 1, "loss": float(np.mean(losses)), "lr": lr, "val_overall_accuracy": oa,
-               "val_kappa": kappa, "patches_per_second": size * tcfg.batch_size * steps_per_epoch / seconds,
-               "seconds": seconds}
+               **{_KAPPA_OF[setting]: k for setting, (_, k) in scores.items()},
+               "patches_per_second": size * tcfg.batch_size * steps_per_epoch / seconds, "seconds": seconds}
         last = row
         say(f"epoch {epoch + 1}/{tcfg.epochs}: loss {row['loss']:.4f}, lr {lr:.2e}, "
-            f"{row['patches_per_second']:.1f} patches/s, validation OA {oa:.3f} kappa {kappa:.3f}")
+            f"{row['patches_per_second']:.1f} patches/s, validation OA {oa:.3f} kappa {kappa:.3f}"
+            + ("" if tcfg.selection == "none" else f" (prior-corrected, {tcfg.selection})"))
         improved = kappa > best_kappa  # the same on every rank: kappa comes from the summed confusion matrices
         if improved:
             best_kappa, best_epoch = kappa, epoch + 1
@@ -272,12 +290,14 @@ def _train(config: Config, resume: bool) -> dict:
         if rank == 0:
             history.append(row)
             _write_epoch(run_dir, history, steps_log, writer, row)
-            epoch_meta = _with_extra(metadata, epoch=epoch + 1, val_kappa=kappa, val_overall_accuracy=oa)
+            epoch_meta = _with_extra(metadata, epoch=epoch + 1, val_kappa=kappa, val_overall_accuracy=oa,
+                                     selection=tcfg.selection)
             if improved:
                 save_model(run_dir / "best_model.h5", model, epoch_meta)
             save_checkpoint(checkpoint_path, model.get_weights(), optimizer.get_weights(),
                             {"epoch": epoch, "best_kappa": best_kappa, "best_epoch": best_epoch,
-                             "sampler": sampler.state_dict(), "step": (epoch + 1) * steps_per_epoch})
+                             "sampler": sampler.state_dict(), "step": (epoch + 1) * steps_per_epoch,
+                             "selection": tcfg.selection})
             if epoch + 1 == tcfg.epochs or plateau:
                 save_model(run_dir / "final_model.h5", model, epoch_meta)
         if comm is not None:
@@ -327,16 +347,53 @@ def _allreduce(comm, values: np.ndarray) -> np.ndarray:
     return out
 
 
-def validate(model, batches, n_classes: int, comm) -> tuple[float, float]:
-    """Overall accuracy and kappa over the validation batches of all ranks (identical on every rank)."""
-    from ..evaluation.metrics import confusion_matrix, scores_from_confusion
+def validate(model, batches, n_classes: int, comm, settings=None) -> dict[str, tuple[float, float]]:
+    """Overall accuracy and kappa of each map setting over the validation batches of all ranks (identical on
+    every rank).
 
-    cm = np.zeros((n_classes, n_classes), np.int64)
-    for x, y in batches:
-        predicted = np.argmax(np.asarray(model.predict_on_batch(x)), axis=-1) + 1
-        cm += confusion_matrix(y, predicted, n_classes)
-    scores = scores_from_confusion(_allreduce(comm, cm))
-    return scores["overall_accuracy"], scores["kappa"]
+    Args:
+        batches: (x, y, tile) with y the class indices 0..K (0: not scored) and ``tile`` the batch's
+            :class:`~landcover_hpc.sampling.tiles.TilePatches` (None for patches of several tiles).
+        settings: map setting -> None (the network's argmax) or a function of the batch's tile giving the (K,)
+            prior-correction weights its posteriors are reweighed by (``sampling.prior.reweigh``) before the
+            argmax; default: ``{"none": None}``. The same on every rank.
+    """
+    from ..evaluation.metrics import confusion_matrix, scores_from_confusion
+    from ..sampling.prior import reweigh
+
+    settings = settings or {"none": None}
+    cms = np.zeros((len(settings), n_classes, n_classes), np.int64)
+    for x, y, tile in batches:
+        probabilities = np.asarray(model.predict_on_batch(x), np.float32)
+        for i, weights in enumerate(settings.values()):
+            scores = probabilities if weights is None else reweigh(probabilities, weights(tile))
+            cms[i] += confusion_matrix(y, np.argmax(scores, axis=-1) + 1, n_classes)
+    cms = _allreduce(comm, cms)
+    return {setting: (s["overall_accuracy"], s["kappa"])
+            for setting, s in zip(settings, map(scores_from_confusion, cms))}
+
+
+def _validation_settings(sampler, global_weights: np.ndarray, validation: str) -> dict:
+    """:func:`validate`'s settings: the map as trained, at the training objects' mix (``global_weights``) and,
+    when the batches know their tile (``validation`` all_pixels), at each tile's own (``sampling.prior``)."""
+    from ..sampling.prior import prior_weights, tile_reference_prior
+
+    settings = {"none": None, "global": lambda tile: global_weights}
+    if validation == "all_pixels":
+        per_tile = {}  # tile id -> weights, computed at the tile's first batch
+
+        def tile_weights(tile) -> np.ndarray:
+            if tile.tile_id not in per_tile:
+                try:
+                    reference = tile_reference_prior(tile.store, sampler.class_codes)
+                except InputFormatError:  # every object of the tile went to validation: map it at the global mix
+                    per_tile[tile.tile_id] = global_weights  # (not raised: the other ranks would wait for this one)
+                else:
+                    per_tile[tile.tile_id] = prior_weights(sampler.label_prior, reference)
+            return per_tile[tile.tile_id]
+
+        settings["tile"] = tile_weights
+    return settings
 
 
 def _validation_set(sampler, tcfg, comm) -> str:
@@ -366,6 +423,8 @@ def _write_epoch(run_dir: Path, history: list[dict], steps: list[dict], writer, 
     _rewrite_csv(run_dir / "history.csv", _HISTORY_FIELDS, history)
     _rewrite_csv(run_dir / "steps.csv", _STEP_FIELDS, steps)
     with writer.as_default():
-        for key in ("loss", "lr", "val_overall_accuracy", "val_kappa", "patches_per_second"):
-            tf.summary.scalar(key, row[key], step=row["epoch"])
+        for key in ("loss", "lr", "val_overall_accuracy", "val_kappa", "val_kappa_prior", "val_kappa_prior_tile",
+                    "patches_per_second"):
+            if key in row:
+                tf.summary.scalar(key, row[key], step=row["epoch"])
     writer.flush()

@@ -44,6 +44,18 @@ def test_bad_configs_fail_with_one_clear_line(override, message, capsys):
     assert len(err.splitlines()) == 1 and message in err and "configs/demo.yaml" in err
 
 
+@pytest.mark.parametrize("overrides, message", [
+    (["training.selection=tile", "training.validation=patches"], "selection tile needs validation all_pixels"),
+    (["training.selection=global", "model.name=res_ensemble4"], "res_ensemble4 is a patch classifier, whose maps "
+                                                               "take no prior correction"),
+    (["training.selection=posterior"], "training.selection: must be one of none, global or tile, got 'posterior'"),
+])
+def test_selection_the_maps_cannot_follow_fails_with_one_line(overrides, message, capsys):
+    assert train_cli.main(["--config", "configs/demo.yaml", *overrides]) == 2
+    err = capsys.readouterr().err.strip()
+    assert len(err.splitlines()) == 1 and message in err and "configs/demo.yaml" in err
+
+
 def test_groups_must_divide_the_dates(store_dir):
     config = load_config("configs/demo.yaml", [f"data.store={store_dir}", "model.n_groups=7"])
     with pytest.raises(ConfigError, match=r"n_groups=7 does not divide the 33 dates .* use one of \[1, 3, 11, 33\]"):

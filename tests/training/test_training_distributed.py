@@ -113,8 +113,10 @@ def test_two_trainings_with_one_seed_give_identical_weights(tmp_path, train_stor
 
 @pytest.mark.slow
 def test_all_pixels_validation_scores_every_validation_pixel_once(tmp_path, train_store):
-    """The per-pixel MLP's validation kappa on 2 ranks equals that of the model applied to every validation
-    pixel of every tile in one process: no pixel missed or counted twice, whatever rank holds its tile."""
+    """The per-pixel MLP's validation kappas on 2 ranks equal those of the model applied to every validation
+    pixel of every tile in one process: no pixel missed or counted twice, whatever rank holds its tile. The
+    three maps are scored (as trained, prior-corrected at the training objects' mix and at each tile's own, as
+    landcover-predict --prior-correction makes them) and ``training.selection`` picks best_model.h5 by its own."""
     from landcover_hpc.data import TileStore, list_tiles
     from landcover_hpc.evaluation.metrics import confusion_matrix, scores_from_confusion
     from landcover_hpc.models import load_model
@@ -124,22 +126,43 @@ def test_all_pixels_validation_scores_every_validation_pixel_once(tmp_path, trai
     out = run(MPIRUN + ["-n", "2"] + train + [
         f"data.store={train_store}", "model.name=mlp", "model.precision=float32", "training.epochs=3",
         "training.batches_per_epoch=8", "training.batch_size=4", "training.warmup_epochs=0",
-        "training.learning_rate=0.01", "training.validation=all_pixels", "threads=1", f"output.run_dir={tmp_path}"])
-    assert "validation: every validation pixel, " in out.stderr
+        "training.learning_rate=0.01", "training.validation=all_pixels", "training.selection=tile", "threads=1",
+        f"output.run_dir={tmp_path}"])
+    assert "validation: every validation pixel, " in out.stderr and "(prior-corrected, tile)" in out.stderr
     model, meta = load_model(tmp_path / "final_model.h5")
-    cm = 0
+    priors = meta.extra["class_priors"]
+    cms = {"val_kappa": 0, "val_kappa_prior": 0, "val_kappa_prior_tile": 0}
     for tile in list_tiles(train_store):
         with TileStore(train_store / f"{tile}.h5") as store:
             x = model_input(store.read_window(0, 0, store.height, store.width), meta.percentiles, meta.band_names,
                             False)
-            predicted = np.argmax(model.predict(x[None], verbose=0)[0], axis=-1) + 1
-            cm = cm + confusion_matrix(store.read_labels("val"), predicted, len(store.class_codes))
-    want = scores_from_confusion(cm)
-    row = _rows(tmp_path / "history.csv")[-1]  # final_model.h5 is the last epoch's
-    assert want["n_pixels"] > 500 and want["kappa"] > 0.1  # a model that tells classes apart
-    assert abs(float(row["val_overall_accuracy"]) - want["overall_accuracy"]) < 1e-4
-    assert abs(float(row["val_kappa"]) - want["kappa"]) < 1e-4
+            probabilities = model.predict(x[None], verbose=0)[0]
+            counts = store.class_counts("train")
+            weights = {"val_kappa": np.ones(len(counts)),  # independent of sampling.prior: ref / train, by hand
+                       "val_kappa_prior": _by_hand_weights(priors["training_patches"], priors["reference"]),
+                       "val_kappa_prior_tile": _by_hand_weights(priors["training_patches"], counts / counts.sum())}
+            for key, w in weights.items():
+                predicted = np.argmax(probabilities * w, axis=-1) + 1  # argmax ignores the renormalisation
+                cms[key] = cms[key] + confusion_matrix(store.read_labels("val"), predicted, len(store.class_codes))
+    rows = _rows(tmp_path / "history.csv")
+    want = {key: scores_from_confusion(cm) for key, cm in cms.items()}
+    assert want["val_kappa"]["n_pixels"] > 500 and want["val_kappa"]["kappa"] > 0.1  # it tells classes apart
+    assert abs(float(rows[-1]["val_overall_accuracy"]) - want["val_kappa_prior_tile"]["overall_accuracy"]) < 1e-4
+    for key, scores in want.items():  # final_model.h5 is the last epoch's
+        assert abs(float(rows[-1][key]) - scores["kappa"]) < 1e-4, key
+    assert len({round(float(rows[-1][key]), 6) for key in want}) == 3  # three maps, not one scored thrice
+    best, best_meta = load_model(tmp_path / "best_model.h5")
+    tile_kappas = [float(r["val_kappa_prior_tile"]) for r in rows]
+    assert best_meta.extra["epoch"] == 1 + int(np.argmax(tile_kappas)) and best_meta.extra["selection"] == "tile"
+    assert best_meta.extra["val_kappa"] == pytest.approx(max(tile_kappas), abs=1e-6)
     _assert_model_stores_the_class_priors(meta, train_store)
+
+
+def _by_hand_weights(train, reference):
+    """ref / train; 1 for a class the patches never showed, 0 for one the reference lacks."""
+    train, reference = np.asarray(train, np.float64), np.asarray(reference, np.float64)
+    weights = np.divide(reference, train, out=np.ones_like(reference), where=train > 0)
+    return np.where(reference > 0, weights, 0.0)
 
 
 def _assert_model_stores_the_class_priors(meta, store_dir):
@@ -177,3 +200,7 @@ def test_training_stops_at_the_validation_plateau(tmp_path, train_store):
     again = run(cmd + ["--resume"])  # a requeued job: nothing more to train
     assert "already stopped at its validation plateau (epoch 2)" in again.stderr
     assert len(_rows(tmp_path / "history.csv")) == 2 and (tmp_path / "final_model.h5").stat().st_mtime_ns == final
+    other = subprocess.run(cmd + ["training.selection=global", "--resume"], capture_output=True, text=True,
+                           env=clean_env(), timeout=600)  # its best kappa is another map's: not comparable
+    assert other.returncode == 2 and len(other.stderr.strip().splitlines()) == 1, other.stderr
+    assert "picks its best epoch with training.selection none, not global" in other.stderr
