@@ -35,7 +35,9 @@ class mix (``global``) or to each validated tile's own (``tile``), as ``landcove
 does. Picking the epoch on one map and then making another biases the comparison of the two: the best of 45
 uncorrected kappas is an optimistic figure that a corrected map of that epoch does not share. history.csv
 logs the three kappas of every epoch (``val_kappa``, ``val_kappa_prior``, ``val_kappa_prior_tile``; the last
-only with ``validation: all_pixels``, whose windows know their tile) whatever the selection.
+only with ``validation: all_pixels``, whose windows know their tile) whatever the selection, and the best
+epoch of each other map is kept too, as ``best_model_<setting>.h5`` (``none``, ``global``, ``tile``): the
+setting can be chosen on validation after one training, each map made with the epoch picked on its own kappa.
 """
 
 from __future__ import annotations
@@ -72,7 +74,8 @@ _HISTORY_FIELDS = ["epoch", "loss", "lr", "val_overall_accuracy", "val_kappa", "
                    "val_kappa_prior_tile", "patches_per_second", "seconds"]
 _KAPPA_OF = {"none": "val_kappa", "global": "val_kappa_prior", "tile": "val_kappa_prior_tile"}  # by selection
 _STEP_FIELDS = ["step", "epoch", "lr", "loss", "batch_digest"]
-_RUN_FILES = ("config.yaml", "history.csv", "steps.csv", "checkpoint.h5", "best_model.h5", "final_model.h5")
+_RUN_FILES = ("config.yaml", "history.csv", "steps.csv", "checkpoint.h5", "best_model.h5", "final_model.h5",
+              *(f"best_model_{setting}.h5" for setting in _KAPPA_OF))
 
 
 class ScaledLoss(WeightedSparseCrossEntropy):
@@ -236,6 +239,9 @@ def _train(config: Config, resume: bool) -> dict:
     global_weights = prior_weights(sampler.label_prior, reference_prior(train_pixels))
     settings = _validation_settings(sampler, global_weights, tcfg.validation)
     history, steps_log, writer = _open_logs(run_dir, config, start_epoch, start_step) if rank == 0 else ([], [], None)
+    others = {setting: max((float(r[_KAPPA_OF[setting]]) for r in history if r.get(_KAPPA_OF[setting])),
+                           default=-np.inf)
+              for setting in settings if setting != tcfg.selection}  # best kappa of the other maps (rank 0's)
     say(f"training {config.model.name} ({model.count_params()} parameters) on {len(sampler.tile_ids)} tiles, "
         f"{size} rank(s) x {tcfg.batch_size} patches of {sampler.patch_size} px, {threads} thread(s) per rank, "
         f"{config.model.precision} (CPU {'with' if native_bfloat16() else 'without'} bfloat16 units), "
@@ -294,6 +300,12 @@ def _train(config: Config, resume: bool) -> dict:
                                      selection=tcfg.selection)
             if improved:
                 save_model(run_dir / "best_model.h5", model, epoch_meta)
+            for setting, best in others.items():
+                if scores[setting][1] > best:
+                    others[setting] = scores[setting][1]
+                    save_model(run_dir / f"best_model_{setting}.h5", model,
+                               _with_extra(metadata, epoch=epoch + 1, val_kappa=scores[setting][1],
+                                           val_overall_accuracy=scores[setting][0], selection=setting))
             save_checkpoint(checkpoint_path, model.get_weights(), optimizer.get_weights(),
                             {"epoch": epoch, "best_kappa": best_kappa, "best_epoch": best_epoch,
                              "sampler": sampler.state_dict(), "step": (epoch + 1) * steps_per_epoch,

@@ -151,10 +151,14 @@ def test_all_pixels_validation_scores_every_validation_pixel_once(tmp_path, trai
     for key, scores in want.items():  # final_model.h5 is the last epoch's
         assert abs(float(rows[-1][key]) - scores["kappa"]) < 1e-4, key
     assert len({round(float(rows[-1][key]), 6) for key in want}) == 3  # three maps, not one scored thrice
-    best, best_meta = load_model(tmp_path / "best_model.h5")
-    tile_kappas = [float(r["val_kappa_prior_tile"]) for r in rows]
-    assert best_meta.extra["epoch"] == 1 + int(np.argmax(tile_kappas)) and best_meta.extra["selection"] == "tile"
-    assert best_meta.extra["val_kappa"] == pytest.approx(max(tile_kappas), abs=1e-6)
+    for name, setting in [("best_model.h5", "tile"), ("best_model_none.h5", "none"),
+                          ("best_model_global.h5", "global")]:  # the other maps' best epochs are kept too
+        kappas = [float(r[{"none": "val_kappa", "global": "val_kappa_prior", "tile": "val_kappa_prior_tile"}[setting]])
+                  for r in rows]
+        _, best_meta = load_model(tmp_path / name)
+        assert best_meta.extra["epoch"] == 1 + int(np.argmax(kappas)) and best_meta.extra["selection"] == setting
+        assert best_meta.extra["val_kappa"] == pytest.approx(max(kappas), abs=1e-6)
+    assert not (tmp_path / "best_model_tile.h5").exists()  # best_model.h5 is the tile map's
     _assert_model_stores_the_class_priors(meta, train_store)
 
 
