@@ -65,13 +65,15 @@ bench_rf() {
         --method RF > /dev/null
 }
 
-# bench_prior RUN METHOD: RUN's model (runs/RUN/best_model.h5, or rf.h5 for a forest) maps every tile again with
-# --prior-correction (the class mix of its training patches or sample moved to the training objects'), at the mix
-# of every training tile (maps/RUN_prior) and at the mapped tile's own (--prior-reference tile: maps/RUN_prior_tile);
-# the maps are scored on the test objects (eval/) and, with RUN's own, on the validation objects (eval_val/: what a
-# choice of the setting may look at). METHOD names them: "METHOD prior-corrected", "METHOD prior-corrected (tile)".
+# bench_prior RUN METHOD: RUN's model (rf.h5 for a forest; for a network, the epoch picked on the validation kappa
+# of the corrected map, runs/RUN/best_model_global.h5 or best_model_tile.h5, landcover-train's training.selection)
+# maps every tile again with --prior-correction (the class mix of its training patches or sample moved to the
+# training objects'), at the mix of every training tile (maps/RUN_prior) and at the mapped tile's own
+# (--prior-reference tile: maps/RUN_prior_tile); the maps are scored on the test objects (eval/) and, with RUN's own,
+# on the validation objects (eval_val/: what a choice of the setting may look at). METHOD names them: "METHOD
+# prior-corrected", "METHOD prior-corrected (tile)".
 bench_prior() {
-    local run=$1 method=$2 reference maps label
+    local run=$1 method=$2 reference maps label model
     $BIN/landcover-evaluate --maps "$OUT/maps/$run" --store "$OUT/store" --out "$OUT/eval_val/$run" --split val \
         --method "$method" > /dev/null
     for reference in global tile; do
@@ -83,7 +85,9 @@ bench_prior() {
             $BIN/landcover-rf predict --model "$OUT/runs/$run/rf.h5" --store "$OUT/store" --out "$OUT/maps/$maps" \
                 --prior-correction --prior-reference "$reference" > /dev/null
         else
-            $BIN/landcover-predict --tile "$TILES" --store "$OUT/store" --model "$OUT/runs/$run/best_model.h5" \
+            model=$OUT/runs/$run/best_model_$reference.h5
+            [ -f "$model" ] || { echo "$model not found: retrain $run with this landcover-train" >&2; return 1; }
+            $BIN/landcover-predict --tile "$TILES" --store "$OUT/store" --model "$model" \
                 --out "$OUT/maps/$maps" --prior-correction --prior-reference "$reference" > /dev/null
         fi
         $BIN/landcover-evaluate --maps "$OUT/maps/$maps" --store "$OUT/store" --out "$OUT/eval/$maps" \

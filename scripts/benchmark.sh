@@ -7,8 +7,8 @@
 #      then FG-UNET with the paper's imbalance setting (class-balanced sampler + class weights n_tot / n_k)
 #      and with the class weights alone (the default is the sampler alone: both together over-predict the
 #      rare classes on an imbalanced test set, benchmarks/README.md); and FG-UNET's and the RF's maps of every
-#      seed made again with --prior-correction (every tile's mix, and the mapped tile's), scored on the validation
-#      and the test objects                                                                              -> eval_val/
+#      seed made again with --prior-correction (every tile's mix, and the mapped tile's; FG-UNET's at the epoch
+#      picked on that map's validation kappa), scored on the validation and the test objects          -> eval_val/
 #   3. geometric precision (paper 4.3) of FG-UNET and RF against the RF maps of the other seeds          -> geometry/
 #      and of every map against the synthetic ground truth (recall and precision of its corners)        -> geometry_truth/
 #   4. leave one tile out (paper Figure 19) for FG-UNET and RF on the LOTO_TILES                        -> loto/
