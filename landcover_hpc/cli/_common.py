@@ -127,10 +127,10 @@ def run_config_command(prog: str, parser: argparse.ArgumentParser, argv: list[st
                        action: Callable[[object, argparse.Namespace], int | None]) -> int:
     """Parse ``argv``, load the ``schema`` config from them, and print it (``--print-config``) or run
     ``action(config, args)``; errors as :func:`run_cli` (one line; ``--debug``: with the traceback)."""
-    from ..config.flags import takes_positional_values
-
-    intermixed = takes_positional_values(parser)
-    args = parser.parse_intermixed_args(argv) if intermixed else parser.parse_args(argv)
+    try:  # the overrides (and a key's positional values) may follow options: landcover-train --resume a.b=c
+        args = parser.parse_intermixed_args(argv)
+    except TypeError:  # raised before parsing by a parser with sub-commands (landcover-rf train|predict)
+        args = parser.parse_args(argv)
 
     def body() -> int | None:
         log.debug(f"started on {socket.gethostname()} (PID {os.getpid()}): "

@@ -23,8 +23,7 @@ from pydantic.fields import FieldInfo
 from ..logs import LEVELS
 from .schema import Section
 
-__all__ = ["add_schema_flags", "add_config_options", "flag_values", "takes_positional_values", "comma_list",
-           "name_value"]
+__all__ = ["add_schema_flags", "add_config_options", "flag_values", "comma_list", "name_value"]
 
 #: Prefix of the argparse ``dest`` of generated flags: keeps them apart from a command's own options.
 _DEST = "config:"
@@ -98,12 +97,6 @@ def flag_values(args: argparse.Namespace) -> dict[str, Any]:
         if items:
             values[key] = [*items, *values.get(key, [])]
     return values
-
-
-def takes_positional_values(parser: argparse.ArgumentParser) -> bool:
-    """Whether a key of ``parser``'s config takes positional arguments (then parse them intermixed with the
-    options: ``landcover-mosaic maps/ --out m crs=X``)."""
-    return parser.get_default(_POSITIONAL) is not None
 
 
 def comma_list(text: str) -> list[str]:

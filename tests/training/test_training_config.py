@@ -56,6 +56,15 @@ def test_selection_the_maps_cannot_follow_fails_with_one_line(overrides, message
     assert len(err.splitlines()) == 1 and message in err and "configs/demo.yaml" in err
 
 
+def test_overrides_may_follow_the_options(capsys):
+    """A requeue script appends its overrides after --resume: they are read, not rejected."""
+    argv = ["--config", "configs/demo.yaml", "--resume", "training.epochs=7", "--print-config",
+            "training.selection=global"]
+    assert train_cli.main(argv) == 0
+    printed = yaml.safe_load(capsys.readouterr().out)
+    assert printed["training"]["epochs"] == 7 and printed["training"]["selection"] == "global"
+
+
 def test_groups_must_divide_the_dates(store_dir):
     config = load_config("configs/demo.yaml", [f"data.store={store_dir}", "model.n_groups=7"])
     with pytest.raises(ConfigError, match=r"n_groups=7 does not divide the 33 dates .* use one of \[1, 3, 11, 33\]"):
