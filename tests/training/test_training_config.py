@@ -46,8 +46,8 @@ def test_bad_configs_fail_with_one_clear_line(override, message, capsys):
 
 @pytest.mark.parametrize("overrides, message", [
     (["training.selection=tile", "training.validation=patches"], "selection tile needs validation all_pixels"),
-    (["training.selection=global", "model.name=res_ensemble4"], "res_ensemble4 is a patch classifier, whose maps "
-                                                               "take no prior correction"),
+    (["training.selection=global", "model.name=res_ensemble4"],
+     "res_ensemble4 is a patch classifier, whose maps take no prior correction"),
     (["training.selection=posterior"], "training.selection: must be one of none, global or tile, got 'posterior'"),
 ])
 def test_selection_the_maps_cannot_follow_fails_with_one_line(overrides, message, capsys):
