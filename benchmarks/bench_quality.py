@@ -12,9 +12,11 @@ console scripts only (the same chain as a user's):
    positions where a class covers >= 5 % of the patch (at 10 % the built-up class, 92 training pixels, has
    no position);
 4. per seed: ``landcover-train`` (FG-UNET, config below, ``training.seed``) then ``landcover-predict`` with
-   ``best_model.h5`` (the epoch of best kappa on the validation parcels, never the test ones), as it is and
-   with ``--prior-correction`` (the same model mapped at the reference's class mix: sampling/prior.py), and
-   ``landcover-rf train --seed`` / ``predict``; ``landcover-evaluate`` scores every map on the test
+   ``best_model.h5`` (the epoch of best kappa on the validation parcels, never the test ones), and with
+   ``--prior-correction`` (mapped at the training parcels' class mix: sampling/prior.py) with
+   ``best_model_global.h5`` (the epoch of best kappa of that corrected map on the validation parcels), and
+   ``landcover-rf train --seed`` / ``predict``, without and with ``--prior-correction`` (the votes weighed from
+   its sample's class mix to the training parcels'); ``landcover-evaluate`` scores every map on the test
    polygons only.
 
 Prints a Markdown table (per patch and method: kappa and OA mean +- sd over seeds, F-score per class
@@ -43,7 +45,7 @@ REPO = Path(__file__).resolve().parents[1]
 DATA = Path("/work/shared/data/worldcereal")
 PATCHES = ("00002806639B424A", "0000280849BAC91C")
 NOMENCLATURE = REPO / "configs" / "worldcereal_nomenclature.yaml"
-METHODS = ("FG-UNET", "FG-UNET prior-corrected", "RF")
+METHODS = ("FG-UNET", "FG-UNET prior-corrected", "RF", "RF prior-corrected")
 
 # FG-UNET on one 64 px tile: demo.yaml's model with the paper's lr and batch; single process (no warm-up)
 FGUNET_CONFIG = {
@@ -89,9 +91,27 @@ def prepare_patch(patch_dir: Path, work: Path, log: Path) -> Path:
     return store
 
 
+def map_and_score(models: dict[str, list[str]], store: Path, patch: str, name: str, method: str, work: Path,
+                  log: Path) -> dict[str, Path]:
+    """Map ``patch`` as trained and prior-corrected (at the class mix of the training parcels), each with the
+    console script and model arguments ``models`` gives for it ("as trained", "prior-corrected"), and score both
+    maps on the test parcels; returns the evaluation JSON of each method ("METHOD", "METHOD prior-corrected")."""
+    results = {}
+    for setting, suffix, flag in (("as trained", "", "--no-prior-correction"),
+                                  ("prior-corrected", "_prior", "--prior-correction")):
+        label = method + (f" {setting}" if suffix else "")
+        maps, evals = (work / kind / patch / f"{name}{suffix}" for kind in ("maps", "eval"))
+        run([*models[setting], "--store", str(store), "--out", str(maps), "--no-quicklook", "--force", flag], log)
+        run(["landcover_hpc.cli.evaluate", "--map", str(maps / f"{patch}_classes.tif"), "--tile", patch,
+             "--store", str(store), "--out", str(evals), "--method", label], log)
+        results[label] = evals / f"{patch}_eval.json"
+    return results
+
+
 def fgunet_run(store: Path, patch: str, seed: int, work: Path, log: Path, base_config: dict) -> dict[str, Path]:
-    """Train (``base_config`` + store, seed, run dir) FG-UNET, map and evaluate it without and with prior
-    correction; returns the evaluation JSON of each method."""
+    """Train (``base_config`` + store, seed, run dir) FG-UNET, map and evaluate it as trained (``best_model.h5``)
+    and prior-corrected (``best_model_global.h5``: the epoch of best validation kappa of the corrected map, so
+    that neither map's epoch is picked on the other's score); returns the evaluation JSON of each method."""
     run_dir = work / "runs" / patch / f"fgunet_s{seed}"
     config = copy.deepcopy(base_config)
     config["data"]["store"] = str(store)
@@ -101,28 +121,21 @@ def fgunet_run(store: Path, patch: str, seed: int, work: Path, log: Path, base_c
     config_path.parent.mkdir(parents=True, exist_ok=True)
     config_path.write_text(yaml.safe_dump(config, sort_keys=False))
     run(["landcover_hpc.cli.train", "--config", str(config_path)], log)
-    results = {}
-    for method, variant, flag in (("FG-UNET", "", "--no-prior-correction"),
-                                  ("FG-UNET prior-corrected", "_prior", "--prior-correction")):
-        maps, evals = (work / kind / patch / f"fgunet{variant}_s{seed}" for kind in ("maps", "eval"))
-        run(["landcover_hpc.cli.predict", "--tile", patch, "--store", str(store), "--model",
-             str(run_dir / "best_model.h5"), "--out", str(maps), "--no-quicklook", "--force", flag], log)
-        run(["landcover_hpc.cli.evaluate", "--map", str(maps / f"{patch}_classes.tif"), "--tile", patch,
-             "--store", str(store), "--out", str(evals), "--method", method], log)
-        results[method] = evals / f"{patch}_eval.json"
-    return results
+    predict = ["landcover_hpc.cli.predict", "--tile", patch, "--model"]
+    return map_and_score({"as trained": [*predict, str(run_dir / "best_model.h5")],
+                          "prior-corrected": [*predict, str(run_dir / "best_model_global.h5")]},
+                         store, patch, f"fgunet_s{seed}", "FG-UNET", work, log)
 
 
 def rf_run(store: Path, patch: str, seed: int, work: Path, log: Path) -> dict[str, Path]:
-    """Train, map and evaluate the Random Forest with one seed; returns its evaluation JSON."""
-    model, maps, evals = (work / kind / patch / f"rf_s{seed}" for kind in ("runs", "maps", "eval"))
-    run(["landcover_hpc.cli.rf", "train", "--store", str(store), "--out", str(model / "rf.h5"),
-         "--seed", str(seed), "--jobs", "2"], log)
-    run(["landcover_hpc.cli.rf", "predict", "--model", str(model / "rf.h5"), "--store", str(store),
-         "--out", str(maps), "--jobs", "2", "--no-quicklook", "--force"], log)
-    run(["landcover_hpc.cli.evaluate", "--map", str(maps / f"{patch}_classes.tif"), "--tile", patch,
-         "--store", str(store), "--out", str(evals), "--method", "RF"], log)
-    return {"RF": evals / f"{patch}_eval.json"}
+    """Train the Random Forest with one seed, map and evaluate it as trained and prior-corrected (its votes
+    weighed from the class mix of its sample to that of the training parcels); returns each evaluation JSON."""
+    model = work / "runs" / patch / f"rf_s{seed}" / "rf.h5"
+    run(["landcover_hpc.cli.rf", "train", "--store", str(store), "--out", str(model), "--seed", str(seed),
+         "--jobs", "2"], log)
+    predict = ["landcover_hpc.cli.rf", "predict", "--jobs", "2", "--model", str(model)]
+    return map_and_score({"as trained": predict, "prior-corrected": predict}, store, patch, f"rf_s{seed}", "RF",
+                         work, log)
 
 
 def _mean_sd(values: list[float]) -> tuple[float, float]:
@@ -226,8 +239,8 @@ def main(argv: list[str] | None = None) -> int:
     text = (f"command: {command}\nrun time: {total:.0f} s ("
             + ", ".join(f"{k} {v:.0f} s" for k, v in seconds.items()) + ")\n"
             f"FG-UNET: {config['training']['epochs']} epochs x {config['training']['batches_per_epoch']}"
-            f" batches x {config['training']['batch_size']} patches of 32 px, best model (validation parcels); RF: 100 trees, "
-            f"depth 20; seeds {seeds}; scores on test-parcel pixels, sd over seeds (ddof 1)\n\n"
+            f" batches x {config['training']['batch_size']} patches of 32 px, best model (validation parcels); "
+            f"RF: 100 trees, depth 20; seeds {seeds}; scores on test-parcel pixels, sd over seeds (ddof 1)\n\n"
             + markdown_table(rows))
     print("\n" + text)
     write_text_atomic(args.out / "quality.md", text)
