@@ -18,7 +18,7 @@ def build_parser() -> argparse.ArgumentParser:
         "Evaluate a class map (<TILE>_classes.tif) on the test-polygon pixels of its tile: confusion matrix, "
         "overall accuracy, Cohen's kappa, per-class precision/recall/F-score -> <TILE>_eval.json, "
         "<TILE>_eval_classes.csv, <TILE>_confusion.csv, <TILE>_confusion.png. Give --map with --tile, or --maps; "
-        "--split val scores the validation polygons instead."),
+        "--split val scores the validation polygons instead, --split train the training ones (a fit diagnostic)."),
         EvaluateConfig)
 
 

@@ -19,8 +19,10 @@ class EvaluateConfig(Section):
     store: str = Field(description="prepared store folder holding <TILE>.h5")
     out: str | None = Field(None, description="output folder (default: the map's folder)")
     method: str | None = Field(None, description="method name in the outputs (default: from the map's tags)")
-    split: Literal["test", "val"] = Field("test", description="the objects scored: test (the comparison), or val "
-                                                             "(choices made before the test: never the test ones)")
+    split: Literal["test", "val", "train"] = Field(
+        "test", description="the objects scored: test (the comparison), val (choices made before the test: never "
+                            "the test ones), or train (how well the map fits the objects its model learnt from: "
+                            "far below val means underfitting, far above overfitting)")
 
     @model_validator(mode="after")
     def _one_map_source(self) -> "EvaluateConfig":

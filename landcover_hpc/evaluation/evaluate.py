@@ -31,6 +31,7 @@ from .metrics import confusion_matrix, scores_from_confusion
 __all__ = ["EVAL_FORMAT", "evaluate_map", "evaluation_paths", "load_evaluation", "plot_confusion"]
 
 EVAL_FORMAT = "landcover_hpc.evaluation"
+_REFERENCE_OF = {"test": "test polygons", "val": "validation polygons", "train": "training polygons"}  # by split
 
 
 def evaluation_paths(out_dir: str | Path, tile: str) -> dict[str, Path]:
@@ -55,7 +56,8 @@ def _read_map_on_grid(map_path: Path, store: TileStore) -> tuple[np.ndarray, dic
 def evaluate_map(map_path: str | Path, store_dir: str | Path, tile: str, out_dir: str | Path | None = None,
                  method: str | None = None, write: bool = True, split: str = "test") -> dict:
     """Confusion matrix and scores of ``map_path`` (class codes) on the test pixels of ``tile`` (``split``
-    ``"val"``: on its validation pixels, to choose a setting without touching the test objects).
+    ``"val"``: on its validation pixels, to choose a setting without touching the test objects; ``"train"``: on
+    its training pixels, how well the model fits what it learnt from).
 
     Returns:
         The evaluation dict written as ``<TILE>_eval.json``: format, tile, method, map, n_pixels,
@@ -111,7 +113,7 @@ def write_evaluation(result: dict, out_dir: str | Path, nomenclature: Nomenclatu
     plot_confusion(np.array(result["confusion"]["matrix"]), names, paths["confusion_png"],
                    title=f"{result['tile']} {result['method']}: OA {result['overall_accuracy']:.3f}, "
                          f"kappa {result['kappa']:.3f}",
-                   reference="validation polygons" if result.get("split") == "val" else "test polygons")
+                   reference=_REFERENCE_OF.get(result.get("split"), "test polygons"))
     return paths
 
 

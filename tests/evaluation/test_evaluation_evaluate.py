@@ -56,21 +56,22 @@ def test_numbers_agree_with_sklearn_on_test_pixels(tmp_path, store_dir, capsys):
     assert rows[0].startswith("code,name,precision") and len(rows) == 1 + len(result["classes"])
 
 
-def test_split_val_scores_the_validation_polygons_and_never_the_test_ones(tmp_path, store_dir, capsys):
+@pytest.mark.parametrize("split", ["val", "train"])
+def test_split_scores_its_own_polygons_and_never_the_test_ones(tmp_path, store_dir, capsys, split):
     path = write_map(tmp_path / "maps", store_dir, "T31UDQ")
     assert main(["--map", str(path), "--tile", "T31UDQ", "--store", str(store_dir), "--out", str(tmp_path / "ev"),
-                 "--split", "val"]) == 0
-    assert " val pixels, " in capsys.readouterr().out
+                 "--split", split]) == 0
+    assert f" {split} pixels, " in capsys.readouterr().out
     result = json.loads((tmp_path / "ev" / "T31UDQ_eval.json").read_text())
     with TileStore(store_dir / "T31UDQ.h5") as store:
-        val, test = store.read_labels("val"), store.read_labels("test")
+        scored, test = store.read_labels(split), store.read_labels("test")
         lut = store.nomenclature.code_to_index_lut()
     with rasterio.open(path) as src:
         pred = lut[src.read(1)]
-    keep = (val > 0) & (pred > 0)
-    assert result["split"] == "val" and result["n_pixels"] == keep.sum() > 0 and not (keep & (test > 0)).any()
-    assert np.isclose(result["kappa"], cohen_kappa_score(val[keep], pred[keep]), atol=1e-12)
-    assert main(["--map", str(path), "--tile", "T31UDQ", "--store", str(store_dir), "--split", "train"]) == 2
+    keep = (scored > 0) & (pred > 0)
+    assert result["split"] == split and result["n_pixels"] == keep.sum() > 0 and not (keep & (test > 0)).any()
+    assert np.isclose(result["kappa"], cohen_kappa_score(scored[keep], pred[keep]), atol=1e-12)
+    assert main(["--map", str(path), "--tile", "T31UDQ", "--store", str(store_dir), "--split", "all"]) == 2
     assert "split" in capsys.readouterr().err
 
 
