@@ -21,8 +21,8 @@ class EvaluateConfig(Section):
     method: str | None = Field(None, description="method name in the outputs (default: from the map's tags)")
     split: Literal["test", "val", "train"] = Field(
         "test", description="the objects scored: test (the comparison), val (choices made before the test: never "
-                            "the test ones), or train (how well the map fits the objects its model learnt from: "
-                            "far below val means underfitting, far above overfitting)")
+                            "the test ones), or train (how well the map fits the objects its model learnt from: low "
+                            "means underfitting, far above val overfitting)")
 
     @model_validator(mode="after")
     def _one_map_source(self) -> "EvaluateConfig":
