@@ -1,5 +1,5 @@
-"""``landcover-evaluate``: scores of class maps on their tiles' test polygons, or on the validation ones
-(configs/evaluate.yaml)."""
+"""``landcover-evaluate``: scores of class maps on their tiles' test polygons, or on the validation or training
+ones (configs/evaluate.yaml)."""
 
 from __future__ import annotations
 
@@ -7,6 +7,7 @@ from typing import Literal
 
 from pydantic import Field, model_validator
 
+from ..data.split import SPLITS
 from .schema import Section
 
 __all__ = ["EvaluateConfig"]
@@ -19,7 +20,7 @@ class EvaluateConfig(Section):
     store: str = Field(description="prepared store folder holding <TILE>.h5")
     out: str | None = Field(None, description="output folder (default: the map's folder)")
     method: str | None = Field(None, description="method name in the outputs (default: from the map's tags)")
-    split: Literal["test", "val", "train"] = Field(
+    split: Literal[SPLITS] = Field(
         "test", description="the objects scored: test (the comparison), val (choices made before the test: never "
                             "the test ones), or train (how well the map fits the objects its model learnt from: low "
                             "means underfitting, far above val overfitting)")
