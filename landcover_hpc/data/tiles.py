@@ -122,7 +122,11 @@ def tile_paths(tile_dir: Path) -> dict[str, Path]:
 
 
 def find_tiles(data_root: str | Path, tiles: list[str] | None = None) -> list[Path]:
-    """Tile folders under ``data_root`` (those holding a stack.tif), or the named ones."""
+    """Tile folders under ``data_root`` (those holding a stack.tif), or the named ones.
+
+    Hidden folders are not tiles: ``.<TILE>.<random>.tmp`` is a tile that ``landcover-synth`` (or a copy) was
+    writing when it was killed, possibly without its reference yet.
+    """
     root = Path(data_root)
     if not root.is_dir():
         raise InputNotFoundError(f"input folder {root} not found: pass --input DATA_ROOT holding <TILE_ID>/stack.tif")
@@ -132,7 +136,7 @@ def find_tiles(data_root: str | Path, tiles: list[str] | None = None) -> list[Pa
             if not (tile_dir / "stack.tif").is_file():
                 raise InputNotFoundError(f"{tile_dir / 'stack.tif'} not found: tile {tile_dir.name} is not in {root}")
         return found
-    found = sorted(p.parent for p in root.glob("*/stack.tif"))
+    found = sorted(p.parent for p in root.glob("*/stack.tif") if not p.parent.name.startswith("."))
     if not found:
         raise InputNotFoundError(f"no <TILE_ID>/stack.tif under {root}: see the tile input format in README.md")
     return found

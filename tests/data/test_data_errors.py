@@ -84,6 +84,18 @@ def test_missing_inputs(tmp_path, capsys):
     assert code == 2 and "no reference.gpkg or labels.tif" in err
 
 
+def test_a_killed_writers_hidden_temporary_is_not_a_tile(tmp_path, capsys):
+    """A landcover-synth killed while writing a tile leaves .<TILE>.<random>.tmp with a stack.tif and no reference
+    yet: prepare reads the complete tiles beside it instead of failing on the temporary."""
+    tile = make_tile(tmp_path / "in")
+    partial = tmp_path / "in" / ".T32ULU.rlspt4za.tmp"
+    partial.mkdir()
+    (partial / "stack.tif").write_bytes((tile / "stack.tif").read_bytes())
+    code, err = run_prepare(tmp_path / "in", tmp_path / "out", capsys)
+    assert code == 0, err
+    assert sorted(p.name for p in (tmp_path / "out").glob("*.h5")) == ["T31UDQ.h5"]
+
+
 def test_bad_option_is_a_config_error(tmp_path, capsys):
     make_tile(tmp_path / "in")
     code, err = run_prepare(tmp_path / "in", tmp_path / "out", capsys, ["--min-fraction", "1.5"])
