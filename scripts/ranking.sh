@@ -3,7 +3,7 @@
 # (the same store, config, runs: a run either made is reused by the other), then one table that ranks them
 # (benchmarks/rank_models.py) in BENCH_OUT/report/ranking/:
 #   1. the demo's 11 tiles and their store (with Sentinel-1)                                    -> store/
-#   2. for each seed and model: trained until its validation plateau (at most BENCH_EPOCHS), mapped and
+#   2. for each seed and model: trained until its validation plateau (within its budget, bench_lib.sh), mapped and
 #      scored on the test polygons; the Random Forest likewise                                  -> runs/ maps/ eval/
 #   3. the ranking: kappa (mean +- sd over seeds), urban-class F-scores, parameters, epochs,
 #      training and mapping px/s                                                                -> report/ranking/
