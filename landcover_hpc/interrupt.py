@@ -7,6 +7,8 @@ SIGUSR1). Inside :func:`stop_signals` the handler only records the signal; the j
 writes its resume record there and raises :class:`StopRequested`, which the command-line shells turn into
 exit code ``EXIT_REQUEUE`` (99, see :mod:`landcover_hpc.cli._common`). Under MPI the ranks agree at each
 safe point (one allreduce of an int), so every rank stops at the same step even when only one got the signal.
+Outside such a block, :func:`unwind_on_sigterm` makes SIGTERM unwind the stack as Ctrl-C does
+(:class:`Terminated`), so that the ``finally`` blocks of atomic writes remove their temporaries.
 """
 
 from __future__ import annotations
@@ -18,7 +20,8 @@ from typing import Iterator
 
 import numpy as np
 
-__all__ = ["STOP_SIGNALS", "StopRequested", "stop_signals", "stop_requested", "received_signal_name"]
+__all__ = ["STOP_SIGNALS", "StopRequested", "Terminated", "stop_signals", "stop_requested", "received_signal_name",
+           "unwind_on_sigterm"]
 
 STOP_SIGNALS = (signal.SIGTERM, signal.SIGUSR1)
 _received: list[int] = []  # signals recorded while stop_signals() is active (written by the handler only)
@@ -26,6 +29,30 @@ _received: list[int] = []  # signals recorded while stop_signals() is active (wr
 
 class StopRequested(Exception):
     """A stop signal was received: the job wrote its resume record and stopped; rerun it to continue."""
+
+
+class Terminated(BaseException):
+    """SIGTERM outside :func:`stop_signals`: raised where the process stands, like KeyboardInterrupt (not an
+    Exception, so that no ``except Exception`` takes it for an error), instead of the default action, which
+    kills the process before its ``finally`` blocks run."""
+
+
+def _raise_terminated(signum: int, _frame) -> None:
+    raise Terminated(signal.Signals(signum).name)
+
+
+@contextmanager
+def unwind_on_sigterm() -> Iterator[None]:
+    """Turn SIGTERM into :class:`Terminated` for the duration of the block (a :func:`stop_signals` block inside
+    it records the signal instead). Outside the main thread it does nothing."""
+    if threading.current_thread() is not threading.main_thread():
+        yield
+        return
+    previous = signal.signal(signal.SIGTERM, _raise_terminated)
+    try:
+        yield
+    finally:
+        signal.signal(signal.SIGTERM, previous)
 
 
 def _record(signum: int, _frame) -> None:

@@ -11,7 +11,9 @@ Exit codes (``--debug`` adds the traceback to any error line):
 - 70 (``EXIT_INTERNAL_ERROR``, sysexits' EX_SOFTWARE) a bug: any other exception, summarised on one line;
 - 75 (``EXIT_BUSY``, EX_TEMPFAIL) another live run owns the output (:mod:`landcover_hpc.locks`): retry later;
 - 99 (``EXIT_REQUEUE``) a stop signal stopped the job at a resume point: rerun it to continue;
-- 130 interrupted.
+- 130 interrupted;
+- 143 (``EXIT_TERMINATED``) SIGTERM where the command has no resume point to stop at (synth, prepare, rf train,
+  ...): the stack unwound, so no temporary is left (:func:`landcover_hpc.interrupt.unwind_on_sigterm`).
 """
 
 from __future__ import annotations
@@ -29,7 +31,7 @@ from typing import Callable
 
 from ..config.flags import comma_list, name_value
 from ..errors import LandcoverError, OutputBusyError
-from ..interrupt import StopRequested
+from ..interrupt import StopRequested, Terminated, unwind_on_sigterm
 from ..io import describe_os_error
 
 __all__ = ["run_cli", "config_parser", "run_config_command", "comma_list", "name_value", "config_from_args",
@@ -47,6 +49,7 @@ EXIT_BUSY = 75  # sysexits.h EX_TEMPFAIL: another run is writing the same output
 # resume point: rerun it (with --resume for landcover-train) to continue; slurm/requeue.sh requeues the job
 # on this code (and only on it: a busy output, 75, is not a reason to requeue).
 EXIT_REQUEUE = 99
+EXIT_TERMINATED = 143  # 128 + SIGTERM, what a shell reports for a process killed by it
 
 
 def run_cli(prog: str, body: Callable[[], int | None], debug: bool = False, log_level: str = "INFO",
@@ -69,7 +72,8 @@ def run_cli(prog: str, body: Callable[[], int | None], debug: bool = False, log_
     with contextlib.ExitStack() as logging_:
         try:
             to_file = logging_.enter_context(command_logging(prog, log_level, log_file))
-            return int(body() or 0)
+            with unwind_on_sigterm():  # the finally blocks of atomic writes remove their temporaries
+                return int(body() or 0)
         except StopRequested as exc:  # every rank agreed to stop at the same resume point
             print(f"{prog}: {exc}", file=sys.stderr)
             to_file(logging.WARNING, f"{exc} (exit code {EXIT_REQUEUE})")
@@ -78,6 +82,10 @@ def run_cli(prog: str, body: Callable[[], int | None], debug: bool = False, log_
             print(f"{prog}: interrupted", file=sys.stderr)
             to_file(logging.WARNING, "interrupted (exit code 130)")
             return 130
+        except Terminated as exc:  # SIGTERM where the command records no stop signal: nothing to resume
+            print(f"{prog}: terminated by {exc}", file=sys.stderr)
+            to_file(logging.WARNING, f"terminated by {exc} (exit code {EXIT_TERMINATED})")
+            return EXIT_TERMINATED
         except Exception as exc:  # noqa: BLE001: every error ends as one line, the traceback only with --debug
             if debug:
                 traceback.print_exc()

@@ -192,3 +192,29 @@ def test_sigusr1_on_one_of_two_training_ranks_stops_both_at_the_same_step(tmp_pa
     with h5py.File(run_dir / "checkpoint.h5", "r") as h5:
         assert json.loads(h5.attrs["state"])["step"] == 3
     assert len(_rows(run_dir / "steps.csv")) == 3
+
+
+# landcover-synth that sends itself SIGTERM once its tile's stack is written to the temporary folder
+SYNTH_SIGNALLED = """
+import os, signal, sys
+import landcover_hpc.synth.generate as g
+def signal_instead(*args, **kwargs):
+    os.kill(os.getpid(), signal.SIGTERM)
+    raise AssertionError("SIGTERM did not stop landcover-synth")
+g._write_reference = signal_instead
+from landcover_hpc.cli.synth import main
+sys.exit(main(sys.argv[1:]))
+"""
+
+
+@pytest.mark.reliability
+def test_sigterm_to_synth_leaves_no_temporary(tmp_path):
+    """A command with no resume point (here landcover-synth, mid-tile) unwinds on SIGTERM: exit 143, one line,
+    and its atomic write's hidden temporary folder is removed (before: the default action killed it where it
+    stood and left the folder)."""
+    out = tmp_path / "tiles"
+    done = _run([sys.executable, "-c", SYNTH_SIGNALLED, "--out", str(out), "--tiles", TILE, "--size", "64",
+                 "--dates", "2"])
+    assert done.returncode == 143, done.stderr
+    assert done.stderr.splitlines()[-1] == "landcover-synth: terminated by SIGTERM"
+    assert sorted(p.name for p in out.iterdir()) == []  # neither the tile nor its .T31UDQ.xxxxxxxx.tmp
