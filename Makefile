@@ -5,7 +5,7 @@ PY := $(VENV)/bin/python
 MPIRUN := mpirun --oversubscribe --allow-run-as-root --bind-to none -x PYTHONUNBUFFERED=1 -x TF_CPP_MIN_LOG_LEVEL=2
 DEMO_OUT ?= demo_output
 
-.PHONY: install demo benchmark ranking test test-unit test-mpi test-slurm image sif lock clean
+.PHONY: install demo benchmark benchmark-studies ranking test test-unit test-mpi test-slurm image sif lock clean
 
 install:  ## system packages when missing, .venv with pinned deps, horovod from source, the package
 	@bash scripts/install.sh
@@ -13,8 +13,11 @@ install:  ## system packages when missing, .venv with pinned deps, horovod from 
 demo: install  ## the main job on built-in synthetic data
 	@DEMO_OUT=$(DEMO_OUT) MPIRUN="$(MPIRUN)" bash scripts/demo.sh
 
-benchmark: install  ## the paper's comparison with error bars: 3 seeds x (FG-UNET, U-Net, MLP, RF), geometry, LOTO
+benchmark: install  ## the paper's comparison with error bars: 3 seeds x (FG-UNET, U-Net, MLP, RF), geometric precision
 	@MPIRUN="$(MPIRUN)" bash scripts/benchmark.sh
+
+benchmark-studies: install  ## make benchmark, then its studies: class imbalance, prior correction, leave one tile out (5 more FG-UNET trainings, 3 more RF)
+	@BENCH_STUDIES=1 MPIRUN="$(MPIRUN)" bash scripts/benchmark.sh
 
 ranking: install  ## every model of the registry and the RF on the benchmark's tiles, one table ranking them (long: hours)
 	@MPIRUN="$(MPIRUN)" bash scripts/ranking.sh
