@@ -23,15 +23,7 @@ from pathlib import Path
 
 import numpy as np
 
-
-def named_paths(values: list[str], flag: str) -> list[tuple[str, Path]]:
-    pairs = []
-    for value in values:
-        name, sep, path = value.partition("=")
-        if not sep or not name or not path:
-            raise SystemExit(f"{flag} {value!r}: give NAME=PATH")
-        pairs.append((name, Path(path)))
-    return pairs
+from landcover_hpc.config.flags import name_value
 
 
 def isolated_share(classes: np.ndarray) -> tuple[float, int]:
@@ -86,10 +78,14 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--tile", default="T31UDQ", help="the tile the models run on (default: T31UDQ)")
     parser.add_argument("--window", type=int, default=512, help="px, the window's side at most (default 512)")
     parser.add_argument("--model", action="append", default=[], metavar="NAME=PATH",
+                        type=name_value("NAME=PATH", "s0=runs/fgunet_s0/best_model.h5"),
                         help="an FG-UNET model file")
-    parser.add_argument("--map", action="append", default=[], metavar="NAME=PATH", help="a *_classes.tif map")
+    parser.add_argument("--map", action="append", default=[], metavar="NAME=PATH",
+                        type=name_value("NAME=PATH", "s0=maps/fgunet_s0/T31UDQ_classes.tif"),
+                        help="a *_classes.tif map")
     args = parser.parse_args(argv)
-    models, maps = named_paths(args.model, "--model"), named_paths(args.map, "--map")
+    models = [(name, Path(path)) for name, path in args.model]
+    maps = [(name, Path(path)) for name, path in args.map]
     if not models and not maps:
         parser.error("give at least one --model or --map")
     if models:
