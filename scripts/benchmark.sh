@@ -6,16 +6,17 @@
 #      (configs/demo.yaml, each model's budget in bench_lib.sh), mapped and evaluated; the Random Forest likewise -> eval/
 #   3. geometric precision (paper 4.3) of FG-UNET and RF against the RF maps of the other seeds          -> geometry/
 #      and of every map against the synthetic ground truth (recall and precision of its corners)        -> geometry_truth/
-#   4. with BENCH_STUDIES=1 (`make benchmark-studies`), the studies that explain the comparison (5 more FG-UNET
-#      trainings and 3 of the RF in all; the prior correction only maps again):
+#   4. landcover-compare: kappa per tile (Figures 6, 9, 12), F-scores per class (Figure 7), geometry, mean +- sd
+#      over the seeds                                                                                   -> report/
+#   5. with BENCH_STUDIES=1 (`make benchmark-studies`), the studies that explain the comparison (5 more FG-UNET
+#      trainings and 3 of the RF in all; the prior correction only maps again), each with its report:
 #      FG-UNET with the paper's imbalance setting (class-balanced sampler + class weights n_tot / n_k) and with
 #      the class weights alone (the default is the sampler alone: both together over-predict the rare classes
-#      on an imbalanced test set, benchmarks/README.md); FG-UNET's and the RF's maps of every seed made again
-#      with --prior-correction (every tile's mix, and the mapped tile's; FG-UNET's at the epoch picked on that
-#      map's validation kappa), scored on the validation and the test objects                        -> eval_val/
-#      and leave one tile out (paper Figure 19) for FG-UNET and RF on the LOTO_TILES                    -> loto/
-#   5. landcover-compare: kappa per tile (Figures 6, 9, 12), F-scores per class (Figure 7), geometry, and the
-#      studies' reports (imbalance, LOTO, prior correction), all as mean +- sd over the seeds           -> report/
+#      on an imbalanced test set, benchmarks/README.md)                                    -> report/imbalance/
+#      FG-UNET's and the RF's maps of every seed made again with --prior-correction (every tile's mix, and the
+#      mapped tile's; FG-UNET's at the epoch picked on that map's validation kappa), scored on the validation
+#      and the test objects                                                       -> eval_val/, report/prior*/
+#      leave one tile out (paper Figure 19) for FG-UNET and RF on the LOTO_TILES                 -> report/loto/
 # Every step skips what is already done (prepare, predict and training resume), so an interrupted run
 # continues where it stopped, and `make benchmark-studies` after `make benchmark` trains only the studies.
 set -euo pipefail
@@ -71,7 +72,7 @@ for tile in $GEOMETRY_TILES; do
         --out "$OUT/geometry_truth/precision" > /dev/null
 done
 
-say "5/5 comparison -> $OUT/report"
+say "4/5 comparison -> $OUT/report"
 names=()
 for model in $MODELS; do names+=("${NAME[$model]}"); done
 $BIN/landcover-compare "${evals[@]}" "${geometry[@]}" --fscore-tiles T30TWT,T31UDQ --out "$OUT/report" \
@@ -83,14 +84,14 @@ if [ "$STUDIES" != 1 ]; then
     exit 0
 fi
 
-say "4/5 imbalance study, seed $first: FG-UNET with the paper's sampler + class weights, with the class weights only"
+say "5/5 imbalance study, seed $first: FG-UNET with the paper's sampler + class weights, with the class weights only"
 for variant in "paper training.class_weights=inverse_frequency" \
                "weights_only data.balance=none training.class_weights=inverse_frequency"; do
     # shellcheck disable=SC2086
     bench_model fgunet "$first" $variant
 done
 
-say "4/5 prior correction: FG-UNET and RF of every seed mapped at the training objects' class mix, of every tile and" \
+say "5/5 prior correction: FG-UNET and RF of every seed mapped at the training objects' class mix, of every tile and" \
     "of the mapped tile -> $OUT/maps/*_prior, *_prior_tile"
 prior_evals=() prior_val_evals=()
 for seed in $SEEDS; do
@@ -104,7 +105,7 @@ for seed in $SEEDS; do
     done
 done
 
-say "4/5 leave one tile out ($LOTO_TILES held out in turn) -> $OUT/loto"
+say "5/5 leave one tile out ($LOTO_TILES held out in turn) -> $OUT/loto"
 $BIN/landcover-rf loto --store "$OUT/store" --held-out "$LOTO_TILES" --seed "$first" --out "$OUT/loto/rf" > /dev/null
 # shellcheck disable=SC2086
 $MPIRUN -n "$RANKS" -x TF_CPP_MIN_LOG_LEVEL -x PYTHONUNBUFFERED $BIN/landcover-train --config configs/demo.yaml \
