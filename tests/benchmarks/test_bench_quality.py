@@ -2,14 +2,13 @@
 prepare. Its split must be by parcel (no parcel in two splits) and leave every class of the patch both
 training and test pixels, or the benchmark's scores mean nothing."""
 
-import importlib.util
 import json
 from pathlib import Path
 
 import numpy as np
 import pytest
+from benchmark_scripts import load
 
-BENCH = Path(__file__).parents[2] / "benchmarks" / "bench_quality.py"
 WORLDCEREAL = Path("/work/shared/data/worldcereal")
 PATCH = "00002806639B424A"  # the one with all three classes (built-up has only 3 parcels)
 
@@ -20,10 +19,7 @@ pytestmark = [
 
 
 def _bench():
-    spec = importlib.util.spec_from_file_location("bench_quality", BENCH)
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
+    return load("bench_quality")
 
 
 def test_bench_quality_splits_the_real_patch_by_parcel_with_every_class_in_train_and_test(tmp_path):

@@ -1,20 +1,15 @@
 """benchmarks/fgunet_branches.py: how much each FG-UNET branch moves the logits; the maps' isolated pixels."""
 
-import importlib.util
 from pathlib import Path
 
 import numpy as np
 import pytest
-
-SCRIPT = Path(__file__).parents[2] / "benchmarks" / "fgunet_branches.py"
+from benchmark_scripts import load
 
 
 @pytest.fixture(scope="module")
 def branches():
-    spec = importlib.util.spec_from_file_location("fgunet_branches", SCRIPT)
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
+    return load("fgunet_branches")
 
 
 def _save(path, name, store_dir, silence_unet=False):

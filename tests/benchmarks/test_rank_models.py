@@ -2,22 +2,16 @@
 mean +- sd over seeds; urban F-scores over the tiles that have the class; epochs and training px/s from
 history.csv; parameters from the model file), the models without a run, and a real mapping speed per model."""
 
-import importlib.util
 import json
-from pathlib import Path
 
 import numpy as np
 import pytest
-
-RANK = Path(__file__).parents[2] / "benchmarks" / "rank_models.py"
+from benchmark_scripts import load
 
 
 @pytest.fixture(scope="module")
 def rank_models():
-    spec = importlib.util.spec_from_file_location("rank_models", RANK)
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
+    return load("rank_models")
 
 
 def _evaluation(tile, kappa, fscores):
