@@ -91,12 +91,16 @@ def worker(args) -> None:
 
 
 def per_group_model(model):
-    """``model``'s grouped graph as before issue 13: its group body called once per temporal group."""
+    """``model``'s grouped graph as before issue 13: its input centring if any, then its group body called once
+    per temporal group."""
     import tensorflow as tf
+
+    from landcover_hpc.models import model_spec
 
     window = tf.keras.Input(model.input_shape[1:])
     body = model.get_layer("group_body")
-    groups = tf.split(window, model.get_layer("temporal_groups").n_groups, axis=-1)
+    centred = model.get_layer("centre")(window) if model_spec(model).options["centre_input"] else window
+    groups = tf.split(centred, model.get_layer("temporal_groups").n_groups, axis=-1)
     features = tf.keras.layers.Concatenate(dtype=body.dtype_policy)([body(group) for group in groups])
     return tf.keras.Model(window, model.get_layer("probabilities")(model.get_layer("logits")(features)))
 

@@ -50,6 +50,7 @@ from landcover_hpc.evaluation.compare import mean_std  # noqa: E402
 from landcover_hpc.evaluation.evaluate import load_evaluation  # noqa: E402
 from landcover_hpc.evaluation.metrics import confusion_matrix, scores_from_confusion  # noqa: E402
 from landcover_hpc.io import save_figure, write_text_atomic  # noqa: E402
+from landcover_hpc.models.names import DEFAULT_CENTRE_INPUT  # noqa: E402
 
 URBAN_CLASSES = ("CUF", "DUF", "ICU", "RSF")
 #: Display name and paper of each method (README, "Models" and "Models of the other papers").
@@ -187,8 +188,10 @@ def _fmt(value: tuple[float, float, int], digits: int = 3) -> str:
 
 
 def _options(options: dict) -> str:
-    """The builder options that make a run differ from the paper's model (TWINNS' widths); dates are not."""
-    shown = {k: v for k, v in options.items() if k not in ("date_indices", "s1_date_indices", "patch_size")}
+    """The builder options that make a run differ from the project's model (TWINNS' widths, uncentred inputs);
+    dates are not."""
+    shown = {k: v for k, v in options.items() if k not in ("date_indices", "s1_date_indices", "patch_size")
+             and (k, v) != ("centre_input", DEFAULT_CENTRE_INPUT)}
     return " (" + ", ".join(f"{k}={v}" for k, v in shown.items()) + ")" if shown else ""
 
 

@@ -76,17 +76,23 @@ def test_each_format_reads_its_own_file_and_refuses_others(name, tmp_path, store
 
 
 def test_checkpoint_written_before_seals_is_refused_with_the_fix(tmp_path):
-    """Checkpoints of format versions 0 (no version) to 2 carry no content checksum or no mid-epoch state: one
-    line, restart."""
-    from landcover_hpc.training.checkpoint import load_checkpoint, save_checkpoint
+    """Checkpoints of format versions 0 (no version) to 2 carry no content checksum or no mid-epoch state, those
+    of version 3 no model spec: one line, restart."""
+    from landcover_hpc.training.checkpoint import CHECKPOINT_FORMAT_VERSION, load_checkpoint, save_checkpoint
 
+    assert CHECKPOINT_FORMAT_VERSION == 4
     path = tmp_path / "checkpoint.h5"
-    save_checkpoint(path, [np.ones(3)], [np.zeros(2)], {"epoch": 4})
-    assert load_checkpoint(path)[2] == {"epoch": 4}
-    with h5py.File(path, "r+") as h5:
-        del h5.attrs["format_version"]
-    with pytest.raises(InputFormatError, match=r"format version 0, this software reads 3: delete it to restart"):
-        load_checkpoint(path)
+    for version in (None, 3):
+        save_checkpoint(path, [np.ones(3)], [np.zeros(2)], {"epoch": 4})
+        assert load_checkpoint(path)[2] == {"epoch": 4}
+        with h5py.File(path, "r+") as h5:
+            if version is None:
+                del h5.attrs["format_version"]
+            else:
+                h5.attrs["format_version"] = version
+        with pytest.raises(InputFormatError, match=rf"format version {version or 0}, this software reads 4: delete it "
+                                                   "to restart"):
+            load_checkpoint(path)
 
 
 def test_header_round_trip_and_plain_errors(tmp_path):

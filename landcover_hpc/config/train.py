@@ -38,9 +38,11 @@ class ModelConfig(Section):
     dates: list[int] | None = Field(
         None, description="S2 date indices for the models that take a few dates (models.names.SELECTED_DATE_COUNTS); "
                           "none: spread evenly over the series (models/dates.py)")
-    options: dict[str, int | float] = Field(
+    options: dict[str, bool | int | float] = Field(
         default_factory=dict, description="further builder arguments of the architecture, e.g. smaller widths of "
-                                          "twinns (filters_s2, filters_s1, fusion_units); none: the paper's")
+                                          "twinns (filters_s2, filters_s1, fusion_units), or centre_input: false "
+                                          "(fgunet, unet, mlp: the paper's network on [0, 1] inputs); none: the "
+                                          "defaults")
 
 
 class DataConfig(Section):

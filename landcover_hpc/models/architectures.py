@@ -7,10 +7,12 @@ All builders share one signature and return an uncompiled ``tf.keras.Model``:
 
 Grouped models (``mlp``, ``unet``, ``fgunet``) cut the input into G temporal groups of T/G consecutive dates
 and apply ONE shared sub-model (layer name ``group_body``) to every group (late fusion), then concatenate the
-G outputs in group order and classify them with a 1x1 convolution. The groups are stacked in the batch
-dimension so that the body is called once on ``(B*G, H, W, c)`` rather than G times on ``(B, H, W, c)``:
-the same maths, with one large convolution per layer and step instead of G small ones. Recurrent models (``lstm``, ``tsfgunet``) see the input as
-a sequence of T steps of C' channels; they do not use groups.
+G outputs in group order and classify them with a 1x1 convolution. Their input is first mapped from the
+normalised [0, 1] to [-1, 1] (``centre_input``, a layer without weights; False: the paper's network). The
+groups are stacked in the batch dimension so that the body is called once on ``(B*G, H, W, c)`` rather than G
+times on ``(B, H, W, c)``: the same maths, with one large convolution per layer and step instead of G small
+ones. Recurrent models (``lstm``, ``tsfgunet``) see the input as a sequence of T steps of C' channels; they do
+not use groups.
 
 With T=33, C=10, K=17, G=11 the parameter counts are those of the paper: mlp 40 717, lstm 324 024,
 unet 485 297, fgunet 525 997, tsfgunet 4 137 272.
@@ -32,6 +34,7 @@ from typing import Callable
 import tensorflow as tf
 
 from ..errors import ConfigError
+from .names import DEFAULT_CENTRE_INPUT
 
 __all__ = [
     "build_fgunet",
@@ -261,8 +264,10 @@ def _grouped_model(
     precision,
     dropout,
     spatial_shape,
+    centre_input,
 ) -> tf.keras.Model:
-    """One shared group body (concatenated ``paths``) applied to the G groups in one call, then 1x1 logits."""
+    """One shared group body (concatenated ``paths``) applied to the G groups in one call, then 1x1 logits;
+    with ``centre_input``, the body sees the normalised input mapped from [0, 1] to [-1, 1]."""
     _validate(n_dates, n_bands, n_classes, n_groups, extra_channels_per_date, dropout, grouped=True)
     policy = _policy(precision)
     conv, pool, up = _conv2d_parts(policy)
@@ -278,9 +283,11 @@ def _grouped_model(
     group_body = tf.keras.Model(group_input, features, name="group_body")
 
     window = _input(n_dates, n_bands, extra_channels_per_date, spatial_shape)
+    centred = (layers.Rescaling(2.0, offset=-1.0, name="centre", dtype=policy)(window) if centre_input
+               else window)
     # One call on all groups; the model's weights (the body's, then the logits') and their order are those
     # of G calls followed by a Concatenate, so files saved from that graph load into this one.
-    groups = TemporalGroupsToBatch(n_groups, name="temporal_groups", dtype=policy)(window)
+    groups = TemporalGroupsToBatch(n_groups, name="temporal_groups", dtype=policy)(centred)
     features = group_body(groups)
     fused = BatchToTemporalGroups(n_groups, name="late_fusion", dtype=policy)(features)
     return tf.keras.Model(window, _classifier(fused, n_classes, policy), name=name)
@@ -295,6 +302,7 @@ def build_mlp(
     precision: str = "float32",
     dropout: float = 0.2,
     spatial_shape: tuple[int | None, int | None] = (None, None),
+    centre_input: bool = DEFAULT_CENTRE_INPUT,
 ) -> tf.keras.Model:
     """ "MLP 3 layers": the 1x1 path (200, 100, 50) shared over G temporal groups, then 1x1 logits.
 
@@ -307,6 +315,11 @@ def build_mlp(
         precision: ``"float32"`` or ``"bfloat16"`` (mixed precision, float32 variables and softmax).
         dropout: dropout rate.
         spatial_shape: (H, W) of the input; ``(None, None)`` (any size) except for FLOP counting.
+        centre_input: map the normalised input from [0, 1] to [-1, 1] before the first layer (default);
+            False: the paper's network on [0, 1]. On inputs that are all positive every weight of a first-layer
+            unit gets a gradient of one sign, so one Adam step moves its pre-activation on every pixel alike, by
+            about the learning rate times the layer's fan-in (3 x 3 x 330 at one group): the first layer's
+            ReLUs die, and with them FG-UNET's U-Net branch (benchmarks/README.md, "Centred inputs").
 
     Returns:
         Model mapping ``(B, H, W, T*(C+E))`` float32 to ``(B, H, W, K)`` float32 probabilities.
@@ -325,6 +338,7 @@ def build_mlp(
         precision,
         dropout,
         spatial_shape,
+        centre_input,
     )
 
 
@@ -337,6 +351,7 @@ def build_unet(
     precision: str = "float32",
     dropout: float = 0.2,
     spatial_shape: tuple[int | None, int | None] = (None, None),
+    centre_input: bool = DEFAULT_CENTRE_INPUT,
 ) -> tf.keras.Model:
     """ "U-Net 3 steps": a 3-level U-Net (32, 64, 128) shared over G temporal groups, then 1x1 logits.
 
@@ -353,6 +368,7 @@ def build_unet(
         precision,
         dropout,
         spatial_shape,
+        centre_input,
     )
 
 
@@ -365,6 +381,7 @@ def build_fgunet(
     precision: str = "float32",
     dropout: float = 0.2,
     spatial_shape: tuple[int | None, int | None] = (None, None),
+    centre_input: bool = DEFAULT_CENTRE_INPUT,
 ) -> tf.keras.Model:
     """ "FG-UNET": per group concat(U-Net 32 ch, 1x1 path 50 ch), shared over G groups, then 1x1 logits.
 
@@ -381,6 +398,7 @@ def build_fgunet(
         precision,
         dropout,
         spatial_shape,
+        centre_input,
     )
 
 

@@ -12,7 +12,7 @@ from ..errors import ConfigError
 
 __all__ = ["MODEL_NAMES", "TABLE2_MODELS", "PRECISIONS", "PRECISION_CHOICES", "GROUPED_MODELS", "S1_MODELS",
            "SELECTED_DATE_COUNTS", "PATCH_MODELS", "S1_CHANNELS_PER_DATE", "DEFAULT_N_GROUPS", "DEFAULT_DROPOUT",
-           "DEFAULT_PRECISION", "check_s1_dates"]
+           "DEFAULT_PRECISION", "DEFAULT_CENTRE_INPUT", "check_s1_dates"]
 
 #: The paper's Table 2 comparison (Stoian et al. 2019), in its order: ``models.architectures``.
 TABLE2_MODELS: tuple[str, ...] = ("fgunet", "unet", "mlp", "lstm", "tsfgunet")
@@ -54,6 +54,10 @@ S1_CHANNELS_PER_DATE = 2
 DEFAULT_N_GROUPS = 11
 DEFAULT_DROPOUT = 0.2
 DEFAULT_PRECISION = "float32"
+#: The grouped models map their normalised input from [0, 1] to [-1, 1] (builder option ``centre_input``; False: the
+#: paper's network). ``get_model`` records the value in the spec of every grouped model, and a spec saved without
+#: it, before centring, is that of an uncentred network (``registry.ModelSpec.from_dict``).
+DEFAULT_CENTRE_INPUT = True
 
 
 def check_s1_dates(name: str, n_s1_dates: int) -> None:

@@ -21,8 +21,8 @@ from .losses import CrossEntropyIoU, WeightedSparseCrossEntropy
 from .sequence_unets import (build_convlstm_inception_unet_s1s2, build_convlstm_inception_unet_s2,
                              build_convlstm_unet_s1s2, build_convlstm_unet_s2, build_unet_convlstm)
 from .twinns import build_twinns, build_twinns_s2
-from .names import (DEFAULT_DROPOUT, DEFAULT_N_GROUPS, DEFAULT_PRECISION, MODEL_NAMES, PRECISIONS, S1_CHANNELS_PER_DATE,
-                    S1_MODELS, check_s1_dates)
+from .names import (DEFAULT_CENTRE_INPUT, DEFAULT_DROPOUT, DEFAULT_N_GROUPS, DEFAULT_PRECISION, GROUPED_MODELS,
+                    MODEL_NAMES, PRECISIONS, S1_CHANNELS_PER_DATE, S1_MODELS, check_s1_dates)
 from .resnets import build_re_resnet, build_res_ensemble4, build_res_ensemble8, build_st_resnet
 
 __all__ = ["MODEL_NAMES", "PRECISIONS", "ModelSpec", "get_model", "model_spec", "training_loss", "TRAINING_LOSSES"]
@@ -99,6 +99,8 @@ class ModelSpec:
         unknown = sorted(set(values) - known)
         if unknown:
             raise ConfigError(f"model spec has unknown keys {unknown}; allowed: {sorted(known)}")
+        if values.get("architecture") in GROUPED_MODELS and "centre_input" not in values.get("options", {}):
+            values = {**values, "options": {**values.get("options", {}), "centre_input": False}}  # saved before it
         return cls(**values)
 
     def build(self, **overrides: Any) -> tf.keras.Model:
@@ -174,6 +176,8 @@ def get_model(
         **options,
     )
     spec_options = {k: v for k, v in options.items() if k not in ("spatial_shape", "n_s1_dates")}
+    if name in GROUPED_MODELS:  # recorded, so that a file keeps its network if the default changes
+        spec_options = {"centre_input": DEFAULT_CENTRE_INPUT, **spec_options}
     spec = ModelSpec(
         name,
         n_dates,

@@ -57,7 +57,7 @@ from ..data.store import read_dataset_summary
 from ..errors import InputFormatError, InputNotFoundError
 from ..interrupt import StopRequested, received_signal_name, stop_requested
 from ..io import atomic_path, remove_temporaries, write_text_atomic
-from ..models import WeightedSparseCrossEntropy
+from ..models import WeightedSparseCrossEntropy, model_spec
 from ..models.registry import training_loss
 from ..locks import locked_output
 from ..parallel import launched_by_mpi, world
@@ -197,6 +197,7 @@ def _train(config: Config, resume: bool) -> dict:
     loss = ScaledLoss(weights, architecture=config.model.name)
     model.compile(optimizer=optimizer, loss=loss)
     optimizer._create_all_weights(model.trainable_variables)  # slots exist before restore and broadcast
+    spec = model_spec(model).to_dict()  # in every checkpoint: a resumed run must build the same network
     generators = random_generators(model)
 
     start_epoch, start_step, best_kappa, best_epoch = 0, 0, -np.inf, 0
@@ -274,7 +275,8 @@ def _train(config: Config, resume: bool) -> dict:
                     save_checkpoint(checkpoint_path, model.get_weights(), optimizer.get_weights(),
                                     {"epoch": epoch - 1, "best_kappa": best_kappa, "best_epoch": best_epoch,
                                      "sampler": sampler.state_dict(), "step": step + 1, "selection": tcfg.selection,
-                                     "partial_epoch": {"losses": losses, "seconds": time.perf_counter() - t0}})
+                                     "spec": spec, "partial_epoch": {"losses": losses,
+                                                                     "seconds": time.perf_counter() - t0}})
                 _stop(comm, f"stopped by {received_signal_name()} after step {step + 1} (epoch {epoch + 1}, "
                       f"batch {batch + 1}/{steps_per_epoch}): {checkpoint_path} written; rerun with --resume")
         seconds = time.perf_counter() - t0
@@ -309,7 +311,7 @@ def _train(config: Config, resume: bool) -> dict:
             save_checkpoint(checkpoint_path, model.get_weights(), optimizer.get_weights(),
                             {"epoch": epoch, "best_kappa": best_kappa, "best_epoch": best_epoch,
                              "sampler": sampler.state_dict(), "step": (epoch + 1) * steps_per_epoch,
-                             "selection": tcfg.selection})
+                             "selection": tcfg.selection, "spec": spec})
             if epoch + 1 == tcfg.epochs or plateau:
                 save_model(run_dir / "final_model.h5", model, epoch_meta)
         if comm is not None:

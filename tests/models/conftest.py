@@ -25,15 +25,18 @@ def small_window(rng):
 
 @pytest.fixture
 def per_group_model():
-    """``per_group_model(model, n_groups)``: the grouped graph before issue 13, on ``model``'s own layers: the
-    group body called once per temporal group (a split of the date-major channels), the G outputs
-    concatenated, then the classifier."""
+    """``per_group_model(model, n_groups)``: the grouped graph before issue 13, on ``model``'s own layers: its
+    input centring if any, the group body called once per temporal group (a split of the date-major channels),
+    the G outputs concatenated, then the classifier."""
     import tensorflow as tf
+
+    from landcover_hpc.models import model_spec
 
     def build(model, n_groups):
         window = tf.keras.Input(model.input_shape[1:])
         body = model.get_layer("group_body")
-        groups = tf.split(window, n_groups, axis=-1)
+        centred = model.get_layer("centre")(window) if model_spec(model).options["centre_input"] else window
+        groups = tf.split(centred, n_groups, axis=-1)
         features = tf.keras.layers.Concatenate(dtype=body.dtype_policy)([body(group) for group in groups])
         probabilities = model.get_layer("probabilities")(model.get_layer("logits")(features))
         return tf.keras.Model(window, probabilities)

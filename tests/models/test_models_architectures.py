@@ -3,7 +3,7 @@ import pytest
 import tensorflow as tf
 
 from landcover_hpc.errors import ConfigError, InputFormatError
-from landcover_hpc.models import check_window_size, forward_function, get_model, predict_window
+from landcover_hpc.models import check_window_size, forward_function, get_model, model_spec, predict_window
 from landcover_hpc.models.architectures import ByteDropout, DatesToSequence
 from landcover_hpc.models.names import PATCH_MODELS, TABLE2_MODELS
 
@@ -99,6 +99,20 @@ def test_models_one_body_call_equals_one_call_per_group(name, n_groups, rng, per
     assert np.abs(forward(window) - reference(window, training=False)).max() < 1e-5
 
 
+@pytest.mark.parametrize("name", ["mlp", "unet", "fgunet"])
+def test_models_centre_input_is_the_same_network_on_inputs_mapped_to_minus_one_one(name, rng, small):
+    """centre_input (the default) adds no weight: with the same weights it is the uncentred model on 2 x - 1."""
+    plain = get_model(name, **small, centre_input=False)
+    centred = get_model(name, **small)
+    assert model_spec(centred).options == {"centre_input": True}
+    assert model_spec(plain).options == {"centre_input": False}
+    assert [w.shape for w in centred.weights] == [w.shape for w in plain.weights]
+    centred.set_weights(plain.get_weights())
+    window = rng.random((2, 16, 12, 24), dtype=np.float32)
+    np.testing.assert_allclose(centred(window, training=False), plain(2 * window - 1, training=False), atol=1e-6)
+    assert np.abs(centred(window, training=False) - plain(window, training=False)).max() > 1e-3
+
+
 @pytest.mark.parametrize("name", ["mlp", "fgunet"])
 def test_models_one_body_call_in_bfloat16(name, rng, small, per_group_model):
     mixed = get_model(name, **small, precision="bfloat16")
@@ -118,8 +132,9 @@ def test_models_one_shared_body_applied_to_each_date_major_group(name, small_win
     model = get_model(name, **small)
     body = model.get_layer("group_body")
     group_channels = 2 * 4  # T/G dates x C bands, consecutive in date-major order
+    centred = 2 * small_window - 1  # centre_input
     features = [
-        body(small_window[..., g * group_channels : (g + 1) * group_channels], training=False)
+        body(centred[..., g * group_channels : (g + 1) * group_channels], training=False)
         for g in range(3)
     ]
     logits = model.get_layer("logits")(tf.concat(features, axis=-1))

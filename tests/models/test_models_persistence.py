@@ -23,9 +23,9 @@ def _metadata(rng, **changes):
     return ModelMetadata(**(values | changes))
 
 
-@pytest.mark.parametrize("name", ["fgunet", "lstm"])
-def test_models_save_load_round_trip_predicts_identically(name, tmp_path, rng, small):
-    model = get_model(name, **small, extra_channels_per_date=2, dropout=0.3)
+@pytest.mark.parametrize("name, options", [("fgunet", {}), ("fgunet", {"centre_input": True}), ("lstm", {})])
+def test_models_save_load_round_trip_predicts_identically(name, options, tmp_path, rng, small):
+    model = get_model(name, **small, extra_channels_per_date=2, dropout=0.3, **options)
     window = rng.random((16, 16, 36), dtype=np.float32)
     metadata = _metadata(rng)
     path = tmp_path / "models" / "model.h5"
@@ -84,6 +84,23 @@ def test_models_load_errors(tmp_path, rng, small):
         seal(f)  # a hand-made file with a matching checksum: the weights are still checked against the spec
     with pytest.raises(InputFormatError, match="do not fit"):
         load_model(path)
+
+
+@pytest.mark.parametrize("name", ["mlp", "unet", "fgunet"])
+def test_models_file_saved_before_input_centring_loads_uncentred(name, tmp_path, rng, small):
+    """A grouped model's spec without centre_input (files written before it existed) is the uncentred network."""
+    model = get_model(name, **small, extra_channels_per_date=2, centre_input=False)
+    path = tmp_path / "model.h5"
+    save_model(path, model, _metadata(rng))
+    with h5py.File(path, "r+") as f:
+        values = json.loads(f.attrs["metadata"])
+        assert values["spec"]["options"].pop("centre_input") is False
+        f.attrs["metadata"] = json.dumps(values)
+        seal(f)
+    loaded, metadata = load_model(path)
+    assert metadata.spec.options == {"centre_input": False} and "centre" not in [layer.name for layer in loaded.layers]
+    window = rng.random((16, 16, 36), dtype=np.float32)
+    np.testing.assert_array_equal(predict_window(loaded, window), predict_window(model, window))
 
 
 @pytest.mark.parametrize("name", ["mlp", "unet", "fgunet"])

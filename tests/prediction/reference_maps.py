@@ -55,7 +55,8 @@ def build_cnn(store_dir: Path, path: Path) -> Path:
     try:
         store = stores[0]
         tf.keras.utils.set_random_seed(7)
-        model = get_model("fgunet", store.n_dates, store.n_bands, len(store.class_codes))
+        # uncentred inputs, the network the reference was made with (before input centring became the default)
+        model = get_model("fgunet", store.n_dates, store.n_bands, len(store.class_codes), centre_input=False)
         last = [layer for layer in model.layers if layer.get_weights()][-1]
         last.set_weights([w * 40 for w in last.get_weights()])  # confident, varied probabilities
         meta = ModelMetadata(band_names=store.bands, class_codes=store.class_codes,

@@ -442,6 +442,22 @@ def test_resume_with_another_models_checkpoint_is_one_line(tmp_path, train_store
     assert not (run_dir / "best_model.h5").exists()
 
 
+def test_resume_with_another_network_of_the_same_shapes_is_one_line(tmp_path, train_store, capsys):
+    """The checkpoint's spec is checked, not only its weight shapes: the same weights on uncentred inputs are
+    another network."""
+    from landcover_hpc.cli.train import main
+
+    run_dir = tmp_path / "run"
+    assert main(_train_args(train_store, run_dir, "mlp")) == 0
+    capsys.readouterr()
+    before = (run_dir / "checkpoint.h5").read_bytes()
+    uncentred = ["training.epochs=2", "model.options={centre_input: false}", "--resume"]
+    assert main(_train_args(train_store, run_dir, "mlp") + uncentred) == 2
+    assert_one_line(capsys.readouterr().err, "landcover-train", run_dir / "checkpoint.h5", "mlp model of this config",
+                    "options {'centre_input': True} there, {'centre_input': False} here", "resume with that run's config")
+    assert (run_dir / "checkpoint.h5").read_bytes() == before
+
+
 def test_damaged_checkpoint_is_one_line(tmp_path):
     from landcover_hpc.errors import InputFormatError
     from landcover_hpc.training.checkpoint import load_checkpoint, save_checkpoint
