@@ -4,7 +4,9 @@ FG-UNET's logits are one linear 1x1 layer over the concatenation, in each tempor
 (the context branch, 32 features) and its 1x1 path (the per-pixel branch, 50 features). For each ``--model``,
 the model runs in float32 on one window of a tile of the store (the whole tile up to ``--window`` px, from its
 top-left corner) and the script prints, per branch:
-- ``dead``: its output channels that are zero on every pixel of the window (ReLUs that never fire);
+- ``first layer dead``: the channels of its first layer (the 3 x 3 or 1 x 1 convolution over a group's dates
+  and bands) that are zero on every pixel of the window (ReLUs that never fire);
+- ``dead``: its output channels that are zero on every pixel of the window;
 - ``logit sd``: the standard deviation over the pixels of the branch's contribution to the logits (its
   features times its rows of the logits' weights, summed over the groups), mean over the classes. A branch
   whose contribution does not vary from pixel to pixel does not move the map.
@@ -56,20 +58,26 @@ def branch_contributions(model_path: Path, store, window: int) -> dict:
     x, _ = classifier.prepare(*read_padded(store, area), 0)
     groups = tf.keras.Model(model.input, model.get_layer("temporal_groups").output)(x[None])
     body = model.get_layer("group_body")
-    branches = tf.keras.Model(body.input, [body.get_layer("unet_up0_b").output,
-                                           body.get_layer(f"pointwise{len(POINTWISE_FILTERS) - 1}").output])
-    unet, pointwise = (t.numpy() for t in branches(groups, training=False))  # (G, h, w, 32), (G, h, w, 50)
+    branches = tf.keras.Model(body.input, [body.get_layer(name).output for name in (
+        "unet_up0_b", f"pointwise{len(POINTWISE_FILTERS) - 1}", "unet_down0_a", "pointwise0")])
+    # (G, h, w, 32), (G, h, w, 50), and the first layers' (G, h, w, 32), (G, h, w, 200)
+    unet, pointwise, unet_first, pointwise_first = (t.numpy() for t in branches(groups, training=False))
     n_groups, n_unet = unet.shape[0], UNET_FILTERS[0]
     weights = model.get_layer("logits").get_weights()[0][0, 0]  # (G * 82, K), group-major
     weights = weights.reshape(n_groups, n_unet + POINTWISE_FILTERS[-1], -1)
     result = {"groups": n_groups}
-    for name, features, rows in (("unet", unet, weights[:, :n_unet]),
-                                 ("pointwise", pointwise, weights[:, n_unet:])):
+    for name, features, first, rows in (("unet", unet, unet_first, weights[:, :n_unet]),
+                                        ("pointwise", pointwise, pointwise_first, weights[:, n_unet:])):
         contribution = np.einsum("ghwf,gfk->hwk", features, rows).reshape(-1, rows.shape[-1])
-        peak = features.reshape(n_groups, -1, features.shape[-1]).max(axis=1)
-        result[name] = {"channels": int(peak.size), "dead": int((peak == 0).sum()),
+        result[name] = {"channels": features.shape[0] * features.shape[-1], "dead": _dead(features),
+                        "first_channels": first.shape[0] * first.shape[-1], "first_dead": _dead(first),
                         "logit_sd": float(contribution.std(axis=0).mean())}
     return result
+
+
+def _dead(features: np.ndarray) -> int:
+    """Channels of ``(G, h, w, F)`` ReLU outputs that are zero on every pixel, counted in every group."""
+    return int((features.reshape(features.shape[0], -1, features.shape[-1]).max(axis=1) == 0).sum())
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -94,13 +102,13 @@ def main(argv: list[str] | None = None) -> int:
         if args.store is None:
             parser.error("--model needs --store")
         store = TileStore(args.store / f"{args.tile}.h5")
-        print(f"| model ({args.tile}) | groups | U-Net body: dead channels | logit sd "
-              "| 1x1 path: dead channels | logit sd |\n|---|---|---|---|---|---|")
+        print(f"| model ({args.tile}) | groups | U-Net body: first layer dead | dead channels | logit sd "
+              "| 1x1 path: first layer dead | dead channels | logit sd |\n|---|---|---|---|---|---|---|---|")
         for name, path in models:
             r = branch_contributions(path, store, args.window)
-            print(f"| {name} | {r['groups']} | {r['unet']['dead']} of {r['unet']['channels']} | "
-                  f"{r['unet']['logit_sd']:.2f} | {r['pointwise']['dead']} of {r['pointwise']['channels']} | "
-                  f"{r['pointwise']['logit_sd']:.2f} |")
+            print(f"| {name} | {r['groups']} | "
+                  + " | ".join(f"{b['first_dead']} of {b['first_channels']} | {b['dead']} of {b['channels']} | "
+                               f"{b['logit_sd']:.2f}" for b in (r["unet"], r["pointwise"])) + " |")
     if maps:
         import rasterio
 
