@@ -26,7 +26,7 @@ TWINNS_S2_OPTIONS=${BENCH_TWINNS_S2_OPTIONS:-"{filters_s2: 64, fusion_units: 128
 declare -A MODEL_OVERRIDES=([twinns_s2]="model.options=$TWINNS_S2_OPTIONS" [twinns]="model.options=$TWINNS_OPTIONS")
 # The training budgets, each chosen on validation (benchmarks/README.md, "The paper's late fusion is what holds
 # FG-UNET back here", "One temporal group for the U-Net and the MLP" and "Centred inputs"): FG-UNET's, the MLP's
-# and the U-Net's is configs/demo.yaml's (one temporal group, at most 180 epochs, patience 80: about 10, 7 and 8
+# and the U-Net's is configs/demo.yaml's (one temporal group, at most 180 epochs, patience 40: about 7, 4 and 6
 # min of training on 2 cores); every other model keeps the budget configs/demo.yaml gave them all before (at most
 # 45 epochs, patience 20), not chosen again.
 CONFIG_BUDGET_MODELS=(fgunet mlp unet)
