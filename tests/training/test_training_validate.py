@@ -25,7 +25,7 @@ def test_validate_scores_what_predict_on_batch_predicts(precision):
 
     scores = validate(model, iter(batches), K, comm=None, settings=settings)
 
-    for i, (setting, weigh) in enumerate(settings.items()):
+    for setting, weigh in settings.items():
         cm = np.zeros((K, K), np.int64)
         for x, y, tile in batches:
             p = np.asarray(model.predict_on_batch(x), np.float32)
