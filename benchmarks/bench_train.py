@@ -90,21 +90,6 @@ def worker(args) -> None:
         print("RESULT " + json.dumps(result), flush=True)
 
 
-def per_group_model(model):
-    """``model``'s grouped graph as before issue 13: its input centring if any, then its group body called once
-    per temporal group."""
-    import tensorflow as tf
-
-    from landcover_hpc.models import model_spec
-
-    window = tf.keras.Input(model.input_shape[1:])
-    body = model.get_layer("group_body")
-    centred = model.get_layer("centre")(window) if model_spec(model).options["centre_input"] else window
-    groups = tf.split(centred, model.get_layer("temporal_groups").n_groups, axis=-1)
-    features = tf.keras.layers.Concatenate(dtype=body.dtype_policy)([body(group) for group in groups])
-    return tf.keras.Model(window, model.get_layer("probabilities")(model.get_layer("logits")(features)))
-
-
 @contextlib.contextmanager
 def keras_dropout():
     """Models built inside use Keras' ``Dropout`` (32 random bits per element): the graph before
@@ -126,6 +111,7 @@ def graph_variants(sizes, names: list[str]) -> dict:
     import tensorflow as tf
 
     from landcover_hpc.models import get_model
+    from landcover_hpc.models.architectures import per_group_graph
 
     def build(precision="float32", dropout="byte", per_group=False):
         tf.keras.utils.set_random_seed(0)
@@ -134,7 +120,7 @@ def graph_variants(sizes, names: list[str]) -> dict:
                 model = get_model("fgunet", *sizes, precision=precision)
         else:
             model = get_model("fgunet", *sizes, precision=precision)
-        return per_group_model(model) if per_group else model
+        return per_group_graph(model) if per_group else model
 
     builders = {
         "float32, per group, Keras dropout": lambda: build(dropout="keras", per_group=True),

@@ -46,6 +46,7 @@ __all__ = [
     "BatchToTemporalGroups",
     "DatesToSequence",
     "ByteDropout",
+    "per_group_graph",
     "POINTWISE_FILTERS",
 ]
 
@@ -291,6 +292,19 @@ def _grouped_model(
     features = group_body(groups)
     fused = BatchToTemporalGroups(n_groups, name="late_fusion", dtype=policy)(features)
     return tf.keras.Model(window, _classifier(fused, n_classes, policy), name=name)
+
+
+def per_group_graph(model: tf.keras.Model) -> tf.keras.Model:
+    """A grouped ``model``'s graph as before issue 13, on its own layers: its input centring if any, the group body
+    called once per temporal group (a split of the date-major channels), the G outputs concatenated, then the
+    classifier. The reference of the one-call graph (tests) and the earlier step (benchmarks/bench_train.py)."""
+    window = tf.keras.Input(model.input_shape[1:])
+    body = model.get_layer("group_body")
+    has_centre = any(layer.name == "centre" for layer in model.layers)
+    centred = model.get_layer("centre")(window) if has_centre else window
+    groups = tf.split(centred, model.get_layer("temporal_groups").n_groups, axis=-1)
+    features = layers.Concatenate(dtype=body.dtype_policy)([body(group) for group in groups])
+    return tf.keras.Model(window, model.get_layer("probabilities")(model.get_layer("logits")(features)))
 
 
 def build_mlp(

@@ -4,7 +4,7 @@ import tensorflow as tf
 
 from landcover_hpc.errors import ConfigError, InputFormatError
 from landcover_hpc.models import check_window_size, forward_function, get_model, model_spec, predict_window
-from landcover_hpc.models.architectures import ByteDropout, DatesToSequence
+from landcover_hpc.models.architectures import ByteDropout, DatesToSequence, per_group_graph
 from landcover_hpc.models.names import PATCH_MODELS, TABLE2_MODELS
 
 
@@ -84,10 +84,10 @@ def test_models_group_body_weights_do_not_grow_with_groups(name):
 
 @pytest.mark.parametrize("name", ["mlp", "unet", "fgunet"])
 @pytest.mark.parametrize("n_groups", [1, 3])
-def test_models_one_body_call_equals_one_call_per_group(name, n_groups, rng, per_group_model):
+def test_models_one_body_call_equals_one_call_per_group(name, n_groups, rng):
     """Groups stacked in the batch: same outputs as G calls for any B, H, W, (almost) bitwise in float32."""
     model = get_model(name, n_dates=6, n_bands=4, n_classes=5, n_groups=n_groups)
-    reference = per_group_model(model, n_groups)
+    reference = per_group_graph(model)
     assert model.input_shape == reference.input_shape == (None, None, None, 24)
     assert model.count_params() == reference.count_params()
     for shape in ((3, 16, 12), (1, 8, 20)):
@@ -114,14 +114,14 @@ def test_models_centre_input_is_the_same_network_on_inputs_mapped_to_minus_one_o
 
 
 @pytest.mark.parametrize("name", ["mlp", "fgunet"])
-def test_models_one_body_call_in_bfloat16(name, rng, small, per_group_model):
+def test_models_one_body_call_in_bfloat16(name, rng, small):
     mixed = get_model(name, **small, precision="bfloat16")
     for layer in ("temporal_groups", "late_fusion"):
         assert mixed.get_layer(layer).compute_dtype == "bfloat16"
     window = rng.random((2, 16, 12, 24), dtype=np.float32)
     out = mixed(window, training=False)
     assert out.dtype == tf.float32
-    reference = per_group_model(mixed, small["n_groups"])(window, training=False)
+    reference = per_group_graph(mixed)(window, training=False)
     # bfloat16 keeps 8 bits of mantissa: only the kernels' summation order may differ between the two graphs
     np.testing.assert_allclose(out, reference, atol=2e-2)
 

@@ -8,6 +8,7 @@ from landcover_hpc import __version__
 from landcover_hpc.artefact import seal
 from landcover_hpc.errors import ConfigError, InputFormatError, InputNotFoundError
 from landcover_hpc.models import ModelMetadata, get_model, load_model, model_spec, predict_window, save_model
+from landcover_hpc.models.architectures import per_group_graph
 
 
 def _metadata(rng, **changes):
@@ -104,12 +105,12 @@ def test_models_file_saved_before_input_centring_loads_uncentred(name, tmp_path,
 
 
 @pytest.mark.parametrize("name", ["mlp", "unet", "fgunet"])
-def test_models_file_saved_from_per_group_graph_loads(name, tmp_path, rng, small, per_group_model):
+def test_models_file_saved_from_per_group_graph_loads(name, tmp_path, rng, small):
     """Files written before issue 13 (group body called once per group) load into the one-call graph."""
     from landcover_hpc.models import registry
 
     source = get_model(name, **small, extra_channels_per_date=2)
-    old = per_group_model(source, small["n_groups"])
+    old = per_group_graph(source)
     object.__setattr__(old, registry._SPEC_ATTRIBUTE, model_spec(source))  # as get_model attached it then
     assert [w.name for w in old.weights] == [w.name for w in source.weights]
     save_model(tmp_path / "old.h5", old, _metadata(rng))
