@@ -5,6 +5,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 from benchmark_scripts import load
+from store_metadata import stores_metadata
 
 
 @pytest.fixture(scope="module")
@@ -16,13 +17,10 @@ def _save(path, name, store_dir, silence=None):
     import tensorflow as tf
 
     from landcover_hpc.data import open_stores
-    from landcover_hpc.data.prepare import dataset_percentiles
-    from landcover_hpc.models import ModelMetadata, get_model, save_model
+    from landcover_hpc.models import get_model, save_model
 
     stores = open_stores(store_dir)
-    meta = ModelMetadata(band_names=stores[0].bands, class_codes=stores[0].class_codes,
-                         percentiles=dataset_percentiles(stores),
-                         nomenclature=stores[0].nomenclature.to_dict(), dates=stores[0].dates)
+    meta = stores_metadata(stores)
     tf.keras.utils.set_random_seed(0)  # the same weights in every file but the silenced layer's
     model = get_model(name, stores[0].n_dates, stores[0].n_bands, len(stores[0].class_codes),
                       n_groups=3)

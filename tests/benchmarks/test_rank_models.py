@@ -7,6 +7,7 @@ import json
 import numpy as np
 import pytest
 from benchmark_scripts import load
+from store_metadata import stores_metadata
 
 
 @pytest.fixture(scope="module")
@@ -37,16 +38,13 @@ def bench_out(tmp_path_factory, store_dir, synth_root):
     """A benchmark folder: MLP on 2 seeds, U-Net on 1, the RF on 2 (real model files on the test store)."""
     from landcover_hpc.baseline import ForestParams, train_rf
     from landcover_hpc.data import open_stores
-    from landcover_hpc.data.prepare import dataset_percentiles
-    from landcover_hpc.models import ModelMetadata, get_model, save_model
+    from landcover_hpc.models import get_model, save_model
 
     bench = tmp_path_factory.mktemp("bench")
     (bench / "store").symlink_to(store_dir)
     (bench / "tiles").symlink_to(synth_root)
     stores = open_stores(store_dir)
-    meta = ModelMetadata(band_names=stores[0].bands, class_codes=stores[0].class_codes,
-                         percentiles=dataset_percentiles(stores), nomenclature=stores[0].nomenclature.to_dict(),
-                         dates=stores[0].dates)
+    meta = stores_metadata(stores)
     models = {}
     for name in ("mlp", "unet"):
         models[name] = bench / f"{name}.h5"

@@ -21,4 +21,3 @@ def rng():
 def small_window(rng):
     """(2, 16, 16, T*C) float32 normalised window batch."""
     return rng.random((2, 16, 16, SMALL["n_dates"] * SMALL["n_bands"]), dtype=np.float32)
-

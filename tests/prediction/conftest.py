@@ -4,6 +4,7 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+from store_metadata import stores_metadata
 
 
 def train_small_model(store_dir: Path, out: Path, steps: int = 40, seed: int = 0) -> Path:
@@ -12,7 +13,7 @@ def train_small_model(store_dir: Path, out: Path, steps: int = 40, seed: int = 0
 
     from landcover_hpc.data import open_stores
     from landcover_hpc.data.prepare import dataset_percentiles
-    from landcover_hpc.models import ModelMetadata, WeightedSparseCrossEntropy, class_weights, get_model, save_model
+    from landcover_hpc.models import WeightedSparseCrossEntropy, class_weights, get_model, save_model
     from landcover_hpc.sampling.transforms import normalise
 
     tf.keras.utils.set_random_seed(seed)
@@ -33,8 +34,7 @@ def train_small_model(store_dir: Path, out: Path, steps: int = 40, seed: int = 0
     for step in range(steps):
         batch = rng.choice(len(x), 8, replace=False)
         model.train_on_batch(x[batch], y[batch])
-    meta = ModelMetadata(band_names=stores[0].bands, class_codes=stores[0].class_codes, percentiles=percentiles,
-                         nomenclature=stores[0].nomenclature.to_dict(), dates=stores[0].dates)
+    meta = stores_metadata(stores)
     for s in stores:
         s.close()
     save_model(out, model, meta)

@@ -14,9 +14,13 @@ Regenerate (only when the maps are meant to change) with::
 
 from __future__ import annotations
 
+import sys
 from pathlib import Path
 
 import numpy as np
+
+sys.path.insert(0, str(Path(__file__).parents[1]))  # tests/, also when run as a script
+from store_metadata import stores_metadata  # noqa: E402
 
 TILE = "T31UDQ"
 SIZE = 66
@@ -48,8 +52,7 @@ def build_cnn(store_dir: Path, path: Path) -> Path:
     import tensorflow as tf
 
     from landcover_hpc.data import open_stores
-    from landcover_hpc.data.prepare import dataset_percentiles
-    from landcover_hpc.models import ModelMetadata, get_model, save_model
+    from landcover_hpc.models import get_model, save_model
 
     stores = open_stores(store_dir)
     try:
@@ -59,9 +62,7 @@ def build_cnn(store_dir: Path, path: Path) -> Path:
         model = get_model("fgunet", store.n_dates, store.n_bands, len(store.class_codes), centre_input=False)
         last = [layer for layer in model.layers if layer.get_weights()][-1]
         last.set_weights([w * 40 for w in last.get_weights()])  # confident, varied probabilities
-        meta = ModelMetadata(band_names=store.bands, class_codes=store.class_codes,
-                             percentiles=dataset_percentiles(stores), nomenclature=store.nomenclature.to_dict(),
-                             dates=store.dates)
+        meta = stores_metadata(stores)
     finally:
         for s in stores:
             s.close()

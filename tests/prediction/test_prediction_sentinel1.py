@@ -15,6 +15,7 @@ from landcover_hpc.errors import InputFormatError
 
 sys.path.insert(0, str(Path(__file__).parents[1] / "training"))
 import s1_model  # noqa: E402  (the test-only model)
+from store_metadata import stores_metadata  # noqa: E402  (tests/)
 
 
 @pytest.fixture
@@ -25,17 +26,13 @@ def registered(monkeypatch):
 def _save_s1_model(store_dir, path, s1_dates=None):
     """An untrained test S1 model with the stores' percentiles (and ``s1_dates``, default the stores')."""
     from landcover_hpc.data import open_stores
-    from landcover_hpc.data.prepare import dataset_percentiles
-    from landcover_hpc.models import ModelMetadata, get_model, save_model
+    from landcover_hpc.models import get_model, save_model
 
     stores = open_stores(store_dir)
     store = stores[0]
     model = get_model(s1_model.NAME, store.n_dates, store.n_bands, len(store.class_codes),
                       n_s1_dates=len(store.s1_dates))
-    meta = ModelMetadata(band_names=store.bands, class_codes=store.class_codes, percentiles=dataset_percentiles(stores),
-                         nomenclature=store.nomenclature.to_dict(), dates=store.dates,
-                         s1_dates=s1_dates or store.s1_dates,
-                         s1_percentiles=dataset_percentiles(stores, sentinel1=True))
+    meta = stores_metadata(stores, sentinel1=True, s1_dates=s1_dates or store.s1_dates)
     for s in stores:
         s.close()
     save_model(path, model, meta)
