@@ -71,7 +71,7 @@ __all__ = ["train", "train_step", "validate", "ScaledLoss"]
 log = logging.getLogger(__name__)
 
 _HISTORY_FIELDS = ["epoch", "loss", "lr", "val_overall_accuracy", "val_kappa", "val_kappa_prior",
-                   "val_kappa_prior_tile", "patches_per_second", "seconds"]
+                   "val_kappa_prior_tile", "val_kappa_half0", "val_kappa_half1", "patches_per_second", "seconds"]
 _KAPPA_OF = {"none": "val_kappa", "global": "val_kappa_prior", "tile": "val_kappa_prior_tile"}  # by selection
 _STEP_FIELDS = ["step", "epoch", "lr", "loss", "batch_digest"]
 _RUN_FILES = ("config.yaml", "history.csv", "steps.csv", "checkpoint.h5", "best_model.h5", "final_model.h5",
@@ -239,6 +239,9 @@ def _train(config: Config, resume: bool) -> dict:
                                                      "reference": reference_prior(train_pixels).tolist()}})
     global_weights = prior_weights(sampler.label_prior, reference_prior(train_pixels))
     settings = _validation_settings(sampler, global_weights, tcfg.validation)
+    # every other tile in name order: the two halves of the validation objects (history.csv's val_kappa_half0/1)
+    halves = ({tile: i % 2 for i, tile in enumerate(sorted(sampler.tile_ids))} if tcfg.validation == "all_pixels"
+              else None)
     history, steps_log, writer = _open_logs(run_dir, config, start_epoch, start_step) if rank == 0 else ([], [], None)
     others = {setting: max((float(r[_KAPPA_OF[setting]]) for r in history if r.get(_KAPPA_OF[setting])),
                            default=-np.inf)
@@ -282,10 +285,11 @@ def _train(config: Config, resume: bool) -> dict:
         seconds = time.perf_counter() - t0
         batches = (sampler.validation_windows() if tcfg.validation == "all_pixels"
                    else ((x, y, None) for x, y in sampler.validation_batches(tcfg.validation_batches)))
-        scores = validate(model, batches, len(sampler.class_codes), comm, settings)
+        scores = validate(model, batches, len(sampler.class_codes), comm, settings, halves)
         oa, kappa = scores[tcfg.selection]
         row = {"epoch": epoch + 1, "loss": float(np.mean(losses)), "lr": lr, "val_overall_accuracy": oa,
-               **{_KAPPA_OF[setting]: k for setting, (_, k) in scores.items()},
+               **{_KAPPA_OF[setting]: scores[setting][1] for setting in settings},
+               **({f"val_kappa_half{h}": scores[f"{tcfg.selection}_half{h}"][1] for h in (0, 1)} if halves else {}),
                "patches_per_second": size * tcfg.batch_size * steps_per_epoch / seconds, "seconds": seconds}
         last = row
         say(f"epoch {epoch + 1}/{tcfg.epochs}: loss {row['loss']:.4f}, lr {lr:.2e}, "
@@ -361,7 +365,8 @@ def _allreduce(comm, values: np.ndarray) -> np.ndarray:
     return out
 
 
-def validate(model, batches, n_classes: int, comm, settings=None) -> dict[str, tuple[float, float]]:
+def validate(model, batches, n_classes: int, comm, settings=None,
+             halves: dict[str, int] | None = None) -> dict[str, tuple[float, float]]:
     """Overall accuracy and kappa of each map setting over the validation batches of all ranks (identical on
     every rank).
 
@@ -371,6 +376,9 @@ def validate(model, batches, n_classes: int, comm, settings=None) -> dict[str, t
         settings: map setting -> None (the network's argmax) or a function of the batch's tile giving the (K,)
             prior-correction weights its posteriors are reweighed by (``sampling.prior.reweigh``) before the
             argmax; default: ``{"none": None}``. The same on every rank.
+        halves: tile id -> 0 or 1 (batches with a tile only): each setting is also scored on the validation
+            pixels of each half of the tiles, as ``"SETTING_half0"`` and ``"SETTING_half1"``; an epoch picked on
+            one half and scored on the other is free of the selection's own upward bias.
     """
     from ..evaluation.metrics import confusion_matrix, scores_from_confusion
     from ..models import forward_function
@@ -378,15 +386,21 @@ def validate(model, batches, n_classes: int, comm, settings=None) -> dict[str, t
 
     settings = settings or {"none": None}
     forward = forward_function(model)  # traced once, unlike predict_on_batch's dataset per call (1.6x faster)
-    cms = np.zeros((len(settings), n_classes, n_classes), np.int64)
+    parts = 3 if halves else 1  # every tile, then each half
+    cms = np.zeros((len(settings), parts, n_classes, n_classes), np.int64)
     for x, y, tile in batches:
         probabilities = np.asarray(forward(x), np.float32)
         for i, weights in enumerate(settings.values()):
             scores = probabilities if weights is None else reweigh(probabilities, weights(tile))
-            cms[i] += confusion_matrix(y, np.argmax(scores, axis=-1) + 1, n_classes)
+            cm = confusion_matrix(y, np.argmax(scores, axis=-1) + 1, n_classes)
+            cms[i, 0] += cm
+            if halves:
+                cms[i, 1 + halves[tile.tile_id]] += cm
     cms = _allreduce(comm, cms)
-    return {setting: (s["overall_accuracy"], s["kappa"])
-            for setting, s in zip(settings, map(scores_from_confusion, cms))}
+    names = [[setting, f"{setting}_half0", f"{setting}_half1"][:parts] for setting in settings]
+    return {name: (s["overall_accuracy"], s["kappa"])
+            for setting_names, setting_cms in zip(names, cms)
+            for name, s in zip(setting_names, map(scores_from_confusion, setting_cms))}
 
 
 def _validation_settings(sampler, global_weights: np.ndarray, validation: str) -> dict:

@@ -133,7 +133,8 @@ def test_all_pixels_validation_scores_every_validation_pixel_once(tmp_path, trai
     model, meta = load_model(tmp_path / "final_model.h5")
     priors = meta.extra["class_priors"]
     cms = {"val_kappa": 0, "val_kappa_prior": 0, "val_kappa_prior_tile": 0}
-    for tile in list_tiles(train_store):
+    halves = [0, 0]  # the selected map (the tile's prior) on every other tile in name order
+    for i, tile in enumerate(sorted(list_tiles(train_store))):
         with TileStore(train_store / f"{tile}.h5") as store:
             x = model_input(store.read_window(0, 0, store.height, store.width), meta.percentiles, meta.band_names,
                             False)
@@ -145,6 +146,9 @@ def test_all_pixels_validation_scores_every_validation_pixel_once(tmp_path, trai
             for key, w in weights.items():
                 predicted = np.argmax(probabilities * w, axis=-1) + 1  # argmax ignores the renormalisation
                 cms[key] = cms[key] + confusion_matrix(store.read_labels("val"), predicted, len(store.class_codes))
+                if key == "val_kappa_prior_tile":
+                    halves[i % 2] = halves[i % 2] + confusion_matrix(store.read_labels("val"), predicted,
+                                                                     len(store.class_codes))
     rows = _rows(tmp_path / "history.csv")
     want = {key: scores_from_confusion(cm) for key, cm in cms.items()}
     assert want["val_kappa"]["n_pixels"] > 500 and want["val_kappa"]["kappa"] > 0.1  # it tells classes apart
@@ -152,6 +156,9 @@ def test_all_pixels_validation_scores_every_validation_pixel_once(tmp_path, trai
     for key, scores in want.items():  # final_model.h5 is the last epoch's
         assert abs(float(rows[-1][key]) - scores["kappa"]) < 1e-4, key
     assert len({round(float(rows[-1][key]), 6) for key in want}) == 3  # three maps, not one scored thrice
+    for h, cm in enumerate(halves):  # each half of the tiles scored on its own, for selection-free estimates
+        assert abs(float(rows[-1][f"val_kappa_half{h}"]) - scores_from_confusion(cm)["kappa"]) < 1e-4
+    assert rows[-1]["val_kappa_half0"] != rows[-1]["val_kappa_half1"] != rows[-1]["val_kappa_prior_tile"]
     for name, setting in [("best_model.h5", "tile"), ("best_model_none.h5", "none"),
                           ("best_model_global.h5", "global")]:  # the other maps' best epochs are kept too
         kappas = [float(r[{"none": "val_kappa", "global": "val_kappa_prior", "tile": "val_kappa_prior_tile"}[setting]])
