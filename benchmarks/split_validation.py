@@ -20,29 +20,34 @@ import sys
 from pathlib import Path
 
 
+def _first_best(values: list[float]) -> int:
+    """Index of the largest value, the first one on ties (as ``landcover-train`` keeps its first best epoch)."""
+    return max(range(len(values)), key=lambda e: (values[e], -e))
+
+
 def split_estimate(history: list[dict]) -> dict[str, float]:
     """From ``history.csv`` rows: the best validation kappa and its epoch, and for each half h the kappa of the
     other half at the epoch half h picks (first epoch on ties), and their mean (``"held_out"``)."""
     kappas = [float(r["val_kappa"]) for r in history]
     halves = [[float(r[f"val_kappa_half{h}"]) for r in history] for h in (0, 1)]
-    picked = [max(range(len(history)), key=lambda e: (halves[h][e], -e)) for h in (0, 1)]
+    picked = [_first_best(halves[h]) for h in (0, 1)]
     held_out = [halves[1 - h][picked[h]] for h in (0, 1)]
-    best = max(range(len(history)), key=lambda e: (kappas[e], -e))
+    best = _first_best(kappas)
     return {"best": kappas[best], "best_epoch": best + 1, "picked_on_half0": picked[0] + 1,
             "picked_on_half1": picked[1] + 1, "half1_at_half0_pick": held_out[0], "half0_at_half1_pick": held_out[1],
             "held_out": (held_out[0] + held_out[1]) / 2}
 
 
 def read_history(run_dir: Path) -> list[dict]:
-    """The rows of ``run_dir/history.csv``; SystemExit (exit 2) if it has no half scores."""
+    """The rows of ``run_dir/history.csv``; a one-line error and exit 2 if it is missing or has no half scores."""
     path = run_dir / "history.csv"
-    if not path.is_file():
-        raise SystemExit(f"{path} not found: train the run first")
-    with open(path, newline="") as f:
-        rows = list(csv.DictReader(f))
+    rows = []
+    if path.is_file():
+        with open(path, newline="") as f:
+            rows = list(csv.DictReader(f))
     if not rows or not rows[0].get("val_kappa_half0") or math.isnan(float(rows[0]["val_kappa_half0"])):
-        print(f"{path}: no val_kappa_half0/1: train it with this landcover-train and training.validation: all_pixels",
-              file=sys.stderr)
+        print(f"{path}: {'no val_kappa_half0/1' if path.is_file() else 'not found'}: train the run with this "
+              "landcover-train and training.validation: all_pixels", file=sys.stderr)
         raise SystemExit(2)
     return rows
 

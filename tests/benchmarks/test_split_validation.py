@@ -30,6 +30,11 @@ def test_run_without_half_scores_is_refused(tmp_path, capsys):
     assert stop.value.code == 2
     err = capsys.readouterr().err
     assert "history.csv" in err and "val_kappa_half0" in err and "\n" not in err.rstrip("\n")
+    with pytest.raises(SystemExit) as stop:  # a run never trained: the same one-line error
+        split_validation.main(["--bench-out", str(tmp_path), "--runs", "missing", "--seeds", "0"])
+    assert stop.value.code == 2
+    err = capsys.readouterr().err
+    assert "missing_s0/history.csv: not found" in err and "\n" not in err.rstrip("\n")
 
 
 def test_markdown_table_per_run(tmp_path, capsys):

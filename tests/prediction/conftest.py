@@ -34,7 +34,7 @@ def train_small_model(store_dir: Path, out: Path, steps: int = 40, seed: int = 0
     for step in range(steps):
         batch = rng.choice(len(x), 8, replace=False)
         model.train_on_batch(x[batch], y[batch])
-    meta = stores_metadata(stores)
+    meta = stores_metadata(stores, percentiles=percentiles)
     for s in stores:
         s.close()
     save_model(out, model, meta)

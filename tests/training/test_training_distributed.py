@@ -145,10 +145,10 @@ def test_all_pixels_validation_scores_every_validation_pixel_once(tmp_path, trai
                        "val_kappa_prior_tile": _by_hand_weights(priors["training_patches"], counts / counts.sum())}
             for key, w in weights.items():
                 predicted = np.argmax(probabilities * w, axis=-1) + 1  # argmax ignores the renormalisation
-                cms[key] = cms[key] + confusion_matrix(store.read_labels("val"), predicted, len(store.class_codes))
+                cm = confusion_matrix(store.read_labels("val"), predicted, len(store.class_codes))
+                cms[key] = cms[key] + cm
                 if key == "val_kappa_prior_tile":
-                    halves[i % 2] = halves[i % 2] + confusion_matrix(store.read_labels("val"), predicted,
-                                                                     len(store.class_codes))
+                    halves[i % 2] = halves[i % 2] + cm
     rows = _rows(tmp_path / "history.csv")
     want = {key: scores_from_confusion(cm) for key, cm in cms.items()}
     assert want["val_kappa"]["n_pixels"] > 500 and want["val_kappa"]["kappa"] > 0.1  # it tells classes apart
